@@ -1,0 +1,41 @@
+"""The `orderly-grid` command.
+
+Each subcommand lives in its own module and is imported only when used, so `orderly-grid --help`
+stays fast and a missing optional dependency breaks only its own command."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+# name -> (module with `add_arguments(parser)` and `run(args) -> int`, one-line help)
+SUBCOMMANDS: dict[str, tuple[str, str]] = {}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="orderly-grid",
+        description="Grid-trading service for the Orderly Network perpetual-futures DEX.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module_name, help_text) in SUBCOMMANDS.items():
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        importlib.import_module(module_name).add_arguments(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    module_name, _ = SUBCOMMANDS[args.command]
+    result: int = importlib.import_module(module_name).run(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())
