@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+BUF    := $(VENV)/buf/node_modules/.bin/buf
 
 .PHONY: run test lint typecheck unit bench clean
 
@@ -10,16 +11,23 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-$(STAMP): pyproject.toml | $(BIN)/python
+# The client distribution (generated protobuf code) first: the server imports it.
+$(STAMP): pyproject.toml clients/python/pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e clients/python
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
 run: $(STAMP)
 	$(BIN)/orderly-grid serve
 
-lint: $(STAMP)
+# buf from npm (the package ships its binary), kept inside the venv folder: no top-level package.json.
+$(BUF):
+	npm install --silent --no-audit --no-fund --prefix $(VENV)/buf @bufbuild/buf@1.75.0
+
+lint: $(STAMP) $(BUF)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BUF) lint
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

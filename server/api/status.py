@@ -1,0 +1,116 @@
+"""`DomainError` <-> `google.rpc.Status` (with ErrorInfo and BadRequest details), on gRPC and REST.
+
+gRPC carries the rich status as the `grpc-status-details-bin` trailer (what grpcio-status's
+`rpc_status` reads and writes); the REST shim renders the same status as the REST contract's error
+envelope. Unexpected exceptions become a bare INTERNAL status whose message reveals nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import grpc
+from google.rpc import error_details_pb2, status_pb2
+
+from server.api.errors import (
+    ERROR_DOMAIN,
+    DomainError,
+    ErrorReason,
+    FieldViolation,
+    code_from_number,
+    http_status_for_code,
+)
+
+STATUS_DETAILS_KEY = "grpc-status-details-bin"
+INTERNAL_MESSAGE = "internal error"
+
+
+def to_status(error: DomainError) -> status_pb2.Status:
+    """The wire status of a domain error: code, message, ErrorInfo and (if any) BadRequest."""
+    status = status_pb2.Status(code=error.code.value[0], message=error.message)
+    info = error_details_pb2.ErrorInfo(reason=str(error.reason), domain=ERROR_DOMAIN, metadata=error.metadata)
+    status.details.add().Pack(info)
+    if error.field_violations:
+        bad_request = error_details_pb2.BadRequest(
+            field_violations=[
+                error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
+                for v in error.field_violations
+            ]
+        )
+        status.details.add().Pack(bad_request)
+    return status
+
+
+def status_for_exception(exc: BaseException) -> status_pb2.Status:
+    """The status to answer for any exception a handler raised: a DomainError as it is, anything
+    else as INTERNAL with a fixed message (the exception belongs in the server log, not the reply)."""
+    if isinstance(exc, DomainError):
+        return to_status(exc)
+    return to_status(DomainError(ErrorReason.INTERNAL, INTERNAL_MESSAGE))
+
+
+def from_status(status: status_pb2.Status) -> DomainError:
+    """Rebuild the DomainError a status describes. A status without our ErrorInfo (from a proxy, or
+    a plain grpc error) gets the gRPC code's name as its reason."""
+    code = code_from_number(status.code)
+    reason: str = code.name
+    metadata: dict[str, str] = {}
+    violations: list[FieldViolation] = []
+    for detail in status.details:
+        info = error_details_pb2.ErrorInfo()
+        bad_request = error_details_pb2.BadRequest()
+        if detail.Is(info.DESCRIPTOR) and detail.Unpack(info) and info.domain == ERROR_DOMAIN:
+            reason = info.reason
+            metadata = dict(info.metadata)
+        elif detail.Is(bad_request.DESCRIPTOR) and detail.Unpack(bad_request):
+            violations.extend(FieldViolation(v.field, v.description) for v in bad_request.field_violations)
+    return DomainError(reason, status.message, metadata=metadata, field_violations=violations, code=code)
+
+
+def trailing_metadata(status: status_pb2.Status) -> tuple[tuple[str, bytes], ...]:
+    """The trailer that carries the rich status; pass it to `context.abort(code, message, trailers)`."""
+    return ((STATUS_DETAILS_KEY, status.SerializeToString()),)
+
+
+def status_from_trailing_metadata(
+    metadata: Iterable[tuple[str, str | bytes]] | None, code: grpc.StatusCode, message: str
+) -> status_pb2.Status:
+    """The rich status of a failed call, from its trailers; a bare status from `code` and `message`
+    when the trailer is absent (errors raised by grpc itself, deadlines, proxies)."""
+    for key, value in metadata or ():
+        if key == STATUS_DETAILS_KEY and isinstance(value, bytes):
+            status = status_pb2.Status.FromString(value)
+            if status.code == code.value[0]:
+                return status
+            # A trailer that contradicts the call's code is not ours to trust.
+            break
+    return status_pb2.Status(code=code.value[0], message=message)
+
+
+def error_from_rpc_error(error: grpc.RpcError) -> DomainError:
+    """The DomainError behind a failed client call (sync or grpc.aio)."""
+    call: Any = error  # RpcError subclasses are also Call objects; grpc-stubs does not say so
+    status = status_from_trailing_metadata(call.trailing_metadata(), call.code(), call.details() or "")
+    return from_status(status)
+
+
+def rest_error_envelope(status: status_pb2.Status) -> tuple[int, dict[str, Any]]:
+    """(HTTP status, JSON body) of the REST contract's error envelope for a status:
+    {"success": false, "error_code": <reason>, "message": ..., "details": {...}}. `details` holds the
+    ErrorInfo metadata and, when fields were named, "field_violations": [{"field", "description"}];
+    `code` is the gRPC code name, as grpc-gateway reports it."""
+    error = from_status(status)
+    details: dict[str, Any] = dict(error.metadata)
+    if error.field_violations:
+        details["field_violations"] = [
+            {"field": v.field, "description": v.description} for v in error.field_violations
+        ]
+    body: dict[str, Any] = {
+        "success": False,
+        "error_code": str(error.reason),
+        "code": error.code.name,
+        "message": error.message,
+        "details": details,
+    }
+    return http_status_for_code(error.code), body
