@@ -18,7 +18,9 @@ SECRET_FIELD_MARKERS = ("secret", "signature", "private_key", "password", "token
 REDACTED = "[redacted]"
 
 
-def redact_secrets(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+def redact_secrets(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
     for key in list(event_dict):
         lowered = key.lower()
         if any(marker in lowered for marker in SECRET_FIELD_MARKERS):

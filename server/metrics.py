@@ -18,7 +18,10 @@ class ServiceMetrics:
     def __post_init__(self) -> None:
         r = self.registry
         self.rpc_requests = Counter(
-            "orderly_grid_rpc_requests", "RPCs handled, by method and gRPC code", ["method", "code"], registry=r
+            "orderly_grid_rpc_requests",
+            "RPCs handled, by method and gRPC code",
+            ["method", "code"],
+            registry=r,
         )
         self.rpc_latency = Histogram(
             "orderly_grid_rpc_latency_seconds",
@@ -33,7 +36,9 @@ class ServiceMetrics:
         self.orders_failed = Counter(
             "orderly_grid_orders_failed", "Order placements that failed", ["symbol", "reason"], registry=r
         )
-        self.fills = Counter("orderly_grid_fills", "Fills applied (each exactly once)", ["symbol"], registry=r)
+        self.fills = Counter(
+            "orderly_grid_fills", "Fills applied (each exactly once)", ["symbol"], registry=r
+        )
         self.round_trips = Counter(
             "orderly_grid_round_trips", "Completed buy/sell round trips", ["symbol"], registry=r
         )
