@@ -11,7 +11,9 @@ import sys
 from collections.abc import Sequence
 
 # name -> (module with `add_arguments(parser)` and `run(args) -> int`, one-line help)
-SUBCOMMANDS: dict[str, tuple[str, str]] = {}
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "simulate": ("server.simulator.cli", "Run the Orderly exchange simulator on a loopback port"),
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
