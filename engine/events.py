@@ -58,6 +58,7 @@ class OrderCancelled:
     client_order_id: str
     order_id: str
     reason: str = ""
+    timestamp_ms: int = 0
 
 
 @dataclass(frozen=True, slots=True)

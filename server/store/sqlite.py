@@ -1,0 +1,379 @@
+"""Embedded default backend: one SQLite file in WAL mode through aiosqlite.
+
+One connection per store, guarded by an asyncio lock, so a multi-statement write is never
+interleaved with another coroutine's. Every write that needs atomicity is a single conditional
+statement or runs inside BEGIN IMMEDIATE, which also makes two stores (or processes) on the same file
+safe: SQLite's write lock serialises them and busy_timeout makes the loser wait instead of failing.
+synchronous=FULL: an acknowledged write survives the process being killed and a power cut.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from server.store import args as check
+from server.store.codec import (
+    Row,
+    check_page_size,
+    decode_page_token,
+    encode_page_token,
+    fill_from_row,
+    fill_to_row,
+    order_from_row,
+    order_to_row,
+    session_from_row,
+    session_to_row,
+    summary_from_row,
+    summary_to_row,
+)
+from server.store.errors import DuplicateSession, SessionNotFound, StoreUnavailable, VersionConflict
+from server.store.guard import store_errors
+from server.store.protocol import DEFAULT_PAGE_SIZE
+from server.store.records import (
+    FillRecord,
+    HealthStatus,
+    Lease,
+    OrderRecord,
+    Page,
+    SessionRecord,
+    SessionStatus,
+    SummaryRecord,
+)
+from server.store.sqlite_schema import SCHEMA, SCHEMA_VERSION
+
+BUSY_TIMEOUT_MS = 10_000
+DATA_FILE_NAME = "orderly-grid.sqlite3"
+HEALTH_TIMEOUT_S = 2.0
+
+
+# "database is locked" past busy_timeout, disk full, I/O errors: the file is there but unusable now.
+_guard = store_errors(backend="sqlite", unavailable=(sqlite3.OperationalError,), other=(sqlite3.Error,))
+
+
+def _insert_sql(table: str, row: Row, verb: str = "INSERT") -> tuple[str, list[Any]]:
+    columns = ", ".join(row)
+    marks = ", ".join("?" for _ in row)
+    return f"{verb} INTO {table} ({columns}) VALUES ({marks})", list(row.values())
+
+
+class SqliteStore:
+    backend = "sqlite"
+
+    def __init__(self, connection: aiosqlite.Connection, path: Path) -> None:
+        self._db = connection
+        self._path = path
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: str | Path, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> SqliteStore:
+        file = Path(path)
+        file.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            # isolation_level=None: no implicit transactions; multi-statement writes say BEGIN IMMEDIATE.
+            db = await aiosqlite.connect(file, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"cannot open SQLite store at {file}: {exc}") from exc
+        db.row_factory = aiosqlite.Row
+        await db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        await db.execute("PRAGMA journal_mode = WAL")
+        await db.execute("PRAGMA synchronous = FULL")
+        async with db.execute("PRAGMA user_version") as cursor:
+            row = await cursor.fetchone()
+        found = 0 if row is None else int(row[0])
+        if found not in (0, SCHEMA_VERSION):
+            await db.close()
+            # No migration: schema 1 numbered fills per session, and renumbering them would break
+            # every subscriber's resume point. Nothing was deployed on schema 1.
+            raise StoreUnavailable(
+                f"SQLite store at {file} has schema version {found}, this build needs {SCHEMA_VERSION} "
+                "and cannot convert it; move the file away to start a fresh store"
+            )
+        await db.executescript(SCHEMA)
+        await db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        return cls(db, file)
+
+    @classmethod
+    async def open_in_dir(cls, data_dir: str | Path) -> SqliteStore:
+        return await cls.open(Path(data_dir) / DATA_FILE_NAME)
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        async with self._lock:
+            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                await self._db.execute("ROLLBACK")
+                raise
+            await self._db.execute("COMMIT")
+
+    async def _fetch_one(self, sql: str, params: Sequence[Any]) -> Row | None:
+        async with self._lock, self._db.execute(sql, params) as cursor:
+            row = await cursor.fetchone()
+        return None if row is None else dict(row)
+
+    async def _fetch_all(self, sql: str, params: Sequence[Any]) -> list[Row]:
+        async with self._lock, self._db.execute(sql, params) as cursor:
+            rows = await cursor.fetchall()
+        return [dict(row) for row in rows]
+
+    async def _execute(self, sql: str, params: Sequence[Any]) -> int:
+        async with self._lock, self._db.execute(sql, params) as cursor:
+            return cursor.rowcount
+
+    # sessions -------------------------------------------------------------------------------------
+    @_guard
+    async def create_session(self, record: SessionRecord) -> SessionRecord:
+        row = session_to_row(record)
+        row["version"] = 1
+        async with self._transaction() as db:
+            query = "SELECT status FROM sessions WHERE session_id = ?"
+            async with db.execute(query, [record.session_id]) as cursor:
+                existing = await cursor.fetchone()
+            if existing is not None and not SessionStatus(existing["status"]).is_finished:
+                raise DuplicateSession(record.session_id, existing["status"])
+            await db.execute(*_insert_sql("sessions", row, "INSERT OR REPLACE"))
+        return session_from_row(row)
+
+    @_guard
+    async def get_session(self, session_id: str) -> SessionRecord | None:
+        row = await self._fetch_one("SELECT * FROM sessions WHERE session_id = ?", [session_id])
+        return None if row is None else session_from_row(row)
+
+    @_guard
+    async def update_session(
+        self,
+        session_id: str,
+        expected_version: int,
+        *,
+        updated_at_ms: int,
+        status: SessionStatus | None = None,
+        config: dict[str, Any] | None = None,
+        engine_state: dict[str, Any] | None = None,
+        stopped_at_ms: int | None = None,
+        stop_reason: str | None = None,
+    ) -> SessionRecord:
+        check.check_expected_version(expected_version)
+        changes = check.session_changes(
+            updated_at_ms=updated_at_ms,
+            status=status,
+            config=config,
+            engine_state=engine_state,
+            stopped_at_ms=stopped_at_ms,
+            stop_reason=stop_reason,
+        )
+        assignments = ", ".join(f"{column} = ?" for column in changes)
+        sql = f"UPDATE sessions SET {assignments}, version = version + 1 WHERE session_id = ? AND version = ?"
+        async with self._transaction() as db:
+            async with db.execute(sql, [*changes.values(), session_id, expected_version]) as cursor:
+                updated = cursor.rowcount == 1
+            async with db.execute("SELECT * FROM sessions WHERE session_id = ?", [session_id]) as cursor:
+                stored = await cursor.fetchone()
+        if stored is None:
+            raise SessionNotFound(session_id)
+        if not updated:
+            raise VersionConflict(session_id, expected_version, int(stored["version"]))
+        return session_from_row(dict(stored))
+
+    @_guard
+    async def list_sessions(
+        self,
+        *,
+        user_id: str | None = None,
+        status: SessionStatus | None = None,
+        page_size: int = DEFAULT_PAGE_SIZE,
+        page_token: str | None = None,
+    ) -> Page[SessionRecord]:
+        where = {"user_id": user_id, "status": check.optional_status(status)}
+        rows, token = await self._keyset_page("sessions", where, [], page_size, page_token)
+        return Page(tuple(session_from_row(r) for r in rows), token)
+
+    async def _keyset_page(
+        self,
+        table: str,
+        equal: dict[str, Any],
+        extra: list[tuple[str, Any]],
+        page_size: int,
+        page_token: str | None,
+    ) -> tuple[list[Row], str | None]:
+        """Newest first by (created_at_ms, session_id); the token is the last row's sort key."""
+        check_page_size(page_size)
+        clauses = [f"{column} = ?" for column, value in equal.items() if value is not None]
+        params: list[Any] = [value for value in equal.values() if value is not None]
+        for clause, value in extra:
+            clauses.append(clause)
+            params.append(value)
+        if page_token is not None:
+            created_at_ms, session_id = decode_page_token(page_token)
+            clauses.append("(created_at_ms < ? OR (created_at_ms = ? AND session_id < ?))")
+            params += [created_at_ms, created_at_ms, session_id]
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        sql = f"SELECT * FROM {table} {where} ORDER BY created_at_ms DESC, session_id DESC LIMIT ?"
+        rows = await self._fetch_all(sql, [*params, page_size + 1])
+        if len(rows) <= page_size:
+            return rows, None
+        last = rows[page_size - 1]
+        return rows[:page_size], encode_page_token(int(last["created_at_ms"]), str(last["session_id"]))
+
+    # orders ---------------------------------------------------------------------------------------
+    @_guard
+    async def upsert_order(self, record: OrderRecord) -> None:
+        await self._execute(*_insert_sql("orders", order_to_row(record), "INSERT OR REPLACE"))
+
+    @_guard
+    async def get_order(self, client_order_id: str) -> OrderRecord | None:
+        row = await self._fetch_one("SELECT * FROM orders WHERE client_order_id = ?", [client_order_id])
+        return None if row is None else order_from_row(row)
+
+    @_guard
+    async def list_orders(self, session_id: str, *, status: str | None = None) -> list[OrderRecord]:
+        sql = "SELECT * FROM orders WHERE session_id = ?"
+        params: list[Any] = [session_id]
+        if status is not None:
+            sql += " AND status = ?"
+            params.append(status)
+        rows = await self._fetch_all(sql + " ORDER BY created_at_ms, client_order_id", params)
+        return [order_from_row(r) for r in rows]
+
+    # fill ledger ----------------------------------------------------------------------------------
+    @_guard
+    async def append_fill(self, record: FillRecord) -> tuple[FillRecord, bool]:
+        check.check_fill_to_append(record)
+        row = fill_to_row(record, seq=0)
+        del row["seq"]
+        columns = ", ".join(row)
+        marks = ", ".join("?" for _ in row)
+        # The insert takes the next value of the store-wide counter; a duplicate inserts nothing and
+        # leaves the counter alone (no gap). Both statements share one BEGIN IMMEDIATE transaction, so
+        # fills commit in seq order and a reader never sees a seq before a smaller one of the same user.
+        # The WHERE clause keeps SQLite's INSERT ... SELECT ... ON CONFLICT parse.
+        insert = (
+            f"INSERT INTO fills ({columns}, seq) SELECT {marks}, last_seq + 1 "
+            "FROM fill_seq WHERE id = 1 ON CONFLICT (order_id, trade_id) DO NOTHING"
+        )
+        async with self._transaction() as db:
+            async with db.execute(insert, list(row.values())) as cursor:
+                inserted = cursor.rowcount == 1
+            if inserted:
+                await db.execute("UPDATE fill_seq SET last_seq = last_seq + 1 WHERE id = 1")
+            query = "SELECT * FROM fills WHERE order_id = ? AND trade_id = ?"
+            async with db.execute(query, [record.order_id, record.trade_id]) as cursor:
+                stored = await cursor.fetchone()
+        assert stored is not None, "fill vanished inside its own transaction"
+        return fill_from_row(dict(stored)), inserted
+
+    @_guard
+    async def list_fills(self, session_id: str, *, after_seq: int = 0, limit: int = 500) -> list[FillRecord]:
+        check.check_fill_window(after_seq, limit)
+        sql = "SELECT * FROM fills WHERE session_id = ? AND seq > ? ORDER BY seq LIMIT ?"
+        return [fill_from_row(r) for r in await self._fetch_all(sql, [session_id, after_seq, limit])]
+
+    @_guard
+    async def list_user_fills(
+        self, user_id: str, *, after_seq: int = 0, limit: int = 500
+    ) -> list[FillRecord]:
+        check.check_text("user_id", user_id)
+        check.check_fill_window(after_seq, limit)
+        sql = "SELECT * FROM fills WHERE user_id = ? AND seq > ? ORDER BY seq LIMIT ?"
+        return [fill_from_row(r) for r in await self._fetch_all(sql, [user_id, after_seq, limit])]
+
+    # summaries ------------------------------------------------------------------------------------
+    @_guard
+    async def write_summary(self, record: SummaryRecord) -> None:
+        await self._execute(*_insert_sql("summaries", summary_to_row(record), "INSERT OR REPLACE"))
+
+    @_guard
+    async def list_summaries(
+        self,
+        *,
+        user_id: str | None = None,
+        status: SessionStatus | None = None,
+        start_time_ms: int | None = None,
+        end_time_ms: int | None = None,
+        page_size: int = DEFAULT_PAGE_SIZE,
+        page_token: str | None = None,
+    ) -> Page[SummaryRecord]:
+        check.check_time_range(start_time_ms, end_time_ms)
+        where = {"user_id": user_id, "status": check.optional_status(status)}
+        extra: list[tuple[str, Any]] = []
+        if start_time_ms is not None:
+            extra.append(("created_at_ms >= ?", start_time_ms))
+        if end_time_ms is not None:
+            extra.append(("created_at_ms < ?", end_time_ms))
+        rows, token = await self._keyset_page("summaries", where, extra, page_size, page_token)
+        return Page(tuple(summary_from_row(r) for r in rows), token)
+
+    # nonces ---------------------------------------------------------------------------------------
+    @_guard
+    async def consume_nonce(self, user_id: str, nonce: str, *, expires_at_ms: int, now_ms: int) -> bool:
+        check.check_nonce(user_id, nonce, expires_at_ms, now_ms)
+        # Inserts a new nonce, or takes over one that has expired; a live one is left alone (rowcount 0).
+        sql = (
+            "INSERT INTO nonces (user_id, nonce, expires_at_ms) VALUES (?, ?, ?) "
+            "ON CONFLICT (user_id, nonce) DO UPDATE SET expires_at_ms = excluded.expires_at_ms "
+            "WHERE nonces.expires_at_ms <= ?"
+        )
+        async with self._transaction() as db:
+            async with db.execute(sql, [user_id, nonce, expires_at_ms, now_ms]) as cursor:
+                consumed = cursor.rowcount == 1
+            await db.execute("DELETE FROM nonces WHERE expires_at_ms <= ?", [now_ms])
+        return consumed
+
+    # leases ---------------------------------------------------------------------------------------
+    @_guard
+    async def acquire_lease(self, session_id: str, owner: str, *, ttl_ms: int, now_ms: int) -> Lease | None:
+        check.check_text("owner", owner)
+        expires_at_ms = check.check_ms("now_ms", now_ms) + check.check_positive_ms("ttl_ms", ttl_ms)
+        sql = (
+            "INSERT INTO leases (session_id, owner, expires_at_ms) VALUES (?, ?, ?) "
+            "ON CONFLICT (session_id) DO UPDATE SET owner = excluded.owner, "
+            "expires_at_ms = excluded.expires_at_ms "
+            "WHERE leases.owner = excluded.owner OR leases.expires_at_ms <= ?"
+        )
+        params = [session_id, owner, expires_at_ms, now_ms]
+        async with self._transaction() as db, db.execute(sql, params) as cursor:
+            acquired = cursor.rowcount == 1
+        return Lease(session_id, owner, expires_at_ms) if acquired else None
+
+    @_guard
+    async def renew_lease(self, session_id: str, owner: str, *, ttl_ms: int, now_ms: int) -> Lease | None:
+        check.check_text("owner", owner)
+        expires_at_ms = check.check_ms("now_ms", now_ms) + check.check_positive_ms("ttl_ms", ttl_ms)
+        sql = "UPDATE leases SET expires_at_ms = ? WHERE session_id = ? AND owner = ?"
+        renewed = await self._execute(sql, [expires_at_ms, session_id, owner]) == 1
+        return Lease(session_id, owner, expires_at_ms) if renewed else None
+
+    @_guard
+    async def release_lease(self, session_id: str, owner: str) -> bool:
+        sql = "DELETE FROM leases WHERE session_id = ? AND owner = ?"
+        return await self._execute(sql, [session_id, owner]) == 1
+
+    @_guard
+    async def get_lease(self, session_id: str) -> Lease | None:
+        row = await self._fetch_one("SELECT * FROM leases WHERE session_id = ?", [session_id])
+        return None if row is None else Lease(row["session_id"], row["owner"], int(row["expires_at_ms"]))
+
+    # lifecycle ------------------------------------------------------------------------------------
+    async def health(self) -> HealthStatus:
+        started = time.perf_counter()  # latency measurement only; no logic depends on it
+        try:
+            row = await asyncio.wait_for(self._fetch_one("SELECT 1 AS ok", []), timeout=HEALTH_TIMEOUT_S)
+            ok, detail = row is not None, f"sqlite {self._path}"
+        except (sqlite3.Error, ValueError, TimeoutError) as exc:
+            ok, detail = False, f"sqlite {self._path}: {type(exc).__name__}: {exc}"
+        return HealthStatus(self.backend, ok, detail, (time.perf_counter() - started) * 1000)
+
+    async def close(self) -> None:
+        await self._db.close()
