@@ -79,11 +79,28 @@ class ReportAnomaly:
 
 
 @dataclass(frozen=True, slots=True)
+class QueryOrder:
+    """Ask the venue what became of an order (its status and trades) and feed the answer back as
+    events: the engine cannot tell a filled order from a cancelled one by its absence."""
+
+    client_order_id: str
+    order_id: str | None
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class SessionStopped:
     reason: StopReason
     detail: str = ""
 
 
 Command = (
-    PlaceOrder | CancelOrder | ClosePosition | RecordFill | RecordRoundTrip | ReportAnomaly | SessionStopped
+    PlaceOrder
+    | CancelOrder
+    | ClosePosition
+    | QueryOrder
+    | RecordFill
+    | RecordRoundTrip
+    | ReportAnomaly
+    | SessionStopped
 )

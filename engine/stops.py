@@ -1,0 +1,112 @@
+"""Session lifecycle: the trigger, stop-loss / take-profit on the mark, and stopping.
+
+- Trigger: a session with `trigger_price` starts PENDING_TRIGGER and places its ladder when the mark
+  crosses the trigger, moving from the side of `current_price` (trigger above current: mark >= trigger;
+  below: mark <= trigger). The ladder's sides were decided at the trigger price (GridConfig.anchor_price).
+- Stop-loss / take-profit: LONG and BOTH stop-loss when mark <= stop_loss_price and take-profit when
+  mark >= take_profit_price; SHORT mirrors it (stop-loss when mark >= stop_loss_price, take-profit when
+  mark <= take_profit_price). Checked while pending too, before the trigger.
+- A stop cancels every live order, closes the position with a reduce-only market order when asked
+  (config.close_position_on_stop, or StopRequested.close_position), records the reason and moves to
+  STOPPED. A stopped session still books fills and cancels but never places a cell order again. A later
+  manual stop asking to close a still-open position issues the close once.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from engine.cell_orders import place
+from engine.cells import CellAction, CellState, transition
+from engine.commands import CancelOrder, ClosePosition, Command, PlaceOrder, SessionStopped
+from engine.events import MarkPriceUpdated, StopRequested
+from engine.order_ids import close_order_id
+from engine.state import SessionState, SessionStatus
+from engine.types import Direction, Side, StopReason
+
+_NO_COMMANDS: tuple[Command, ...] = ()
+
+
+def place_ladder(state: SessionState) -> tuple[SessionState, list[PlaceOrder]]:
+    """Every trading cell that has no live order gets one."""
+    cells: list[CellState] = []
+    orders: list[PlaceOrder] = []
+    for index, cell in enumerate(state.cells):
+        placed, order = place(state.prefix, state.plan, index, cell)
+        cells.append(placed)
+        if order is not None:
+            orders.append(order)
+    return state._replace(cells=tuple(cells)), orders
+
+
+def stop(
+    state: SessionState, reason: StopReason, close_position: bool, detail: str
+) -> tuple[SessionState, list[Command]]:
+    commands: list[Command] = []
+    if state.status is SessionStatus.STOPPED:
+        if close_position and not state.close_requested:
+            state = _close(state, commands)
+        return state, commands
+    cells: list[CellState] = []
+    for cell in state.cells:
+        status = transition(cell.status, CellAction.CANCEL_REQUESTED) if cell.is_live else None
+        if status is not None and cell.client_order_id is not None:
+            commands.append(CancelOrder(cell.client_order_id, cell.order_id))
+            cell = cell._replace(status=status)
+        cells.append(cell)
+    state = state._replace(
+        cells=tuple(cells), status=SessionStatus.STOPPED, stop_reason=reason, stop_detail=detail
+    )
+    if close_position:
+        state = _close(state, commands)
+    commands.append(SessionStopped(reason, detail))
+    return state, commands
+
+
+def _close(state: SessionState, commands: list[Command]) -> SessionState:
+    """Close the position as the engine knows it (fills racing the cancels are the shell's to flatten
+    with a reduce-only order: reduce-only never overshoots)."""
+    position = state.ledger.position
+    if position == 0:
+        return state._replace(close_requested=True)
+    side = Side.SELL if position > 0 else Side.BUY
+    client_order_id = close_order_id(state.prefix, side, state.close_sequence)
+    commands.append(ClosePosition(client_order_id, side, abs(position)))
+    return state._replace(close_requested=True, close_sequence=state.close_sequence + 1)
+
+
+def _stop_hit(state: SessionState, mark: Decimal) -> tuple[StopReason, str] | None:
+    config = state.config
+    short = config.direction is Direction.SHORT
+    stop_loss, take_profit = config.stop_loss_price, config.take_profit_price
+    if stop_loss is not None and (mark >= stop_loss if short else mark <= stop_loss):
+        return StopReason.STOP_LOSS, f"mark {mark} crossed stop_loss_price {stop_loss}"
+    if take_profit is not None and (mark <= take_profit if short else mark >= take_profit):
+        return StopReason.TAKE_PROFIT, f"mark {mark} crossed take_profit_price {take_profit}"
+    return None
+
+
+def trigger_crossed(state: SessionState, mark: Decimal) -> bool:
+    trigger, current = state.config.trigger_price, state.config.current_price
+    if trigger is None:
+        return True
+    return mark >= trigger if trigger > current else mark <= trigger
+
+
+def apply_mark(state: SessionState, event: MarkPriceUpdated) -> tuple[SessionState, tuple[Command, ...]]:
+    if state.status is SessionStatus.STOPPED:
+        return state, _NO_COMMANDS
+    hit = _stop_hit(state, event.price)
+    if hit is not None:
+        stopped, commands = stop(state, hit[0], state.config.close_position_on_stop, hit[1])
+        return stopped, tuple(commands)
+    if state.status is SessionStatus.PENDING_TRIGGER and trigger_crossed(state, event.price):
+        running, orders = place_ladder(state._replace(status=SessionStatus.RUNNING))
+        return running, tuple(orders)
+    return state, _NO_COMMANDS
+
+
+def apply_stop_request(state: SessionState, event: StopRequested) -> tuple[SessionState, tuple[Command, ...]]:
+    close = event.close_position or state.config.close_position_on_stop
+    stopped, commands = stop(state, StopReason.MANUAL, close, "stop requested")
+    return stopped, tuple(commands)
