@@ -1,0 +1,161 @@
+"""The server's settings, read once from the environment at start-up.
+
+Every variable is validated here, so a bad deployment fails at start with a message naming the
+variable and the rule, instead of later inside a request. Secrets (the Orderly secret, the operator
+token, the master key, the MongoDB URI, which may hold a password) are kept out of `repr`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+DEFAULT_GRPC_PORT = 50051
+DEFAULT_REST_PORT = 8001
+DEFAULT_SHUTDOWN_GRACE_S = 10.0
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
+_ORDERLY_CREDENTIAL_VARS = ("ORDERLY_ACCOUNT_ID", "ORDERLY_KEY", "ORDERLY_SECRET")
+_URL_SCHEMES = {
+    "ORDERLY_REST_URL": ("http://", "https://"),
+    "ORDERLY_PUBLIC_WS_URL": ("ws://", "wss://"),
+    "ORDERLY_PRIVATE_WS_URL": ("ws://", "wss://"),
+}
+
+T = TypeVar("T")
+
+
+class SettingsError(ValueError):
+    """An environment variable holds a value the server cannot run with."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    grpc_host: str = "127.0.0.1"
+    grpc_port: int = DEFAULT_GRPC_PORT
+    rest_host: str = "127.0.0.1"
+    rest_port: int = DEFAULT_REST_PORT
+    # Where the REST shim finds the gRPC server when it runs as its own process; None means the
+    # shim runs in the gRPC server's process and uses `local_grpc_target`.
+    grpc_target: str | None = None
+    mongodb_uri: str | None = field(default=None, repr=False)
+    data_dir: Path = Path("./data")
+    orderly_account_id: str | None = None
+    orderly_key: str | None = None
+    orderly_secret: str | None = field(default=None, repr=False)
+    # None means the exchange adapter's default (testnet) or, with the simulator, the simulator's URL.
+    orderly_rest_url: str | None = None
+    orderly_public_ws_url: str | None = None
+    orderly_private_ws_url: str | None = None
+    log_level: str = "INFO"
+    shutdown_grace_s: float = DEFAULT_SHUTDOWN_GRACE_S
+    legacy_auth_enabled: bool = False
+    operator_token: str | None = field(default=None, repr=False)
+    master_key: str | None = field(default=None, repr=False)
+
+    @property
+    def use_simulator(self) -> bool:
+        """True when no Orderly credentials are configured: the server trades on its own simulator."""
+        return self.orderly_account_id is None
+
+    @property
+    def local_grpc_target(self) -> str:
+        """The gRPC target the REST shim uses: GRID_GRPC_TARGET, else this process's gRPC address
+        (a wildcard bind address is reached over loopback)."""
+        if self.grpc_target is not None:
+            return self.grpc_target
+        host = "127.0.0.1" if self.grpc_host in ("", "0.0.0.0", "::", "[::]") else self.grpc_host
+        return f"{host}:{self.grpc_port}"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Settings:
+        """Settings from environment variables; unset or empty variables take the defaults.
+        Raises SettingsError naming the variable and the rule it breaks."""
+        env = {key: value.strip() for key, value in environ.items() if value.strip()}
+        _check_credentials(env)
+        for name, schemes in _URL_SCHEMES.items():
+            if name in env and not env[name].startswith(schemes):
+                raise SettingsError(f"{name}: must start with {' or '.join(schemes)}, got {env[name]!r}")
+        return cls(
+            grpc_host=env.get("GRID_GRPC_HOST", "127.0.0.1"),
+            grpc_port=_parsed(env, "GRID_GRPC_PORT", _port, DEFAULT_GRPC_PORT),
+            rest_host=env.get("GRID_REST_HOST", "127.0.0.1"),
+            rest_port=_parsed(env, "GRID_REST_PORT", _port, DEFAULT_REST_PORT),
+            grpc_target=env.get("GRID_GRPC_TARGET"),
+            mongodb_uri=_parsed(env, "MONGODB_URI", _mongodb_uri, None),
+            data_dir=Path(env.get("GRID_DATA_DIR", "./data")),
+            orderly_account_id=env.get("ORDERLY_ACCOUNT_ID"),
+            orderly_key=env.get("ORDERLY_KEY"),
+            orderly_secret=env.get("ORDERLY_SECRET"),
+            orderly_rest_url=env.get("ORDERLY_REST_URL"),
+            orderly_public_ws_url=env.get("ORDERLY_PUBLIC_WS_URL"),
+            orderly_private_ws_url=env.get("ORDERLY_PRIVATE_WS_URL"),
+            log_level=_parsed(env, "GRID_LOG_LEVEL", _log_level, "INFO"),
+            shutdown_grace_s=_parsed(env, "GRID_SHUTDOWN_GRACE_S", _grace_s, DEFAULT_SHUTDOWN_GRACE_S),
+            legacy_auth_enabled=_parsed(env, "GRID_LEGACY_AUTH", _flag, False),
+            operator_token=env.get("GRID_OPERATOR_TOKEN"),
+            master_key=env.get("GRID_MASTER_KEY"),
+        )
+
+
+def _parsed(env: Mapping[str, str], name: str, parse: Callable[[str], T], default: T) -> T:
+    if name not in env:
+        return default
+    try:
+        return parse(env[name])
+    except ValueError as exc:
+        # The rule, not the value: some of these variables hold secrets.
+        raise SettingsError(f"{name}: {exc}") from None
+
+
+def _check_credentials(env: Mapping[str, str]) -> None:
+    present = [name for name in _ORDERLY_CREDENTIAL_VARS if name in env]
+    if present and len(present) != len(_ORDERLY_CREDENTIAL_VARS):
+        missing = [name for name in _ORDERLY_CREDENTIAL_VARS if name not in env]
+        raise SettingsError(
+            f"{', '.join(missing)}: must be set together with {', '.join(present)} "
+            "(set all Orderly credentials, or none to use the simulator)"
+        )
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or not 0 <= int(text) <= 65535:
+        raise ValueError(f"must be an integer port in [0, 65535], got {text!r}")
+    return int(text)
+
+
+def _mongodb_uri(text: str) -> str:
+    if not text.startswith(("mongodb://", "mongodb+srv://")):
+        raise ValueError("must start with mongodb:// or mongodb+srv://")
+    return text
+
+
+def _log_level(text: str) -> str:
+    level = text.upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL") or level not in (
+        logging.getLevelNamesMapping()
+    ):
+        raise ValueError(f"must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL, got {text!r}")
+    return level
+
+
+def _grace_s(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"must be a number of seconds, got {text!r}") from None
+    if not 0 <= value <= 3600:
+        raise ValueError(f"must be between 0 and 3600 seconds, got {text!r}")
+    return value
+
+
+def _flag(text: str) -> bool:
+    lowered = text.lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ValueError(f"must be one of 1/true/yes/on or 0/false/no/off, got {text!r}")

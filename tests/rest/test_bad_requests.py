@@ -1,0 +1,117 @@
+"""Bad HTTP input is a 400 envelope naming the field and the rule; it never reaches the gRPC server."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import pytest
+
+from tests.rest.conftest import Stack
+from tests.rest.test_grid_routes import AUTH, AUTH_QUERY, START_BODY
+
+
+async def _post(stack: Stack, path: str, **kwargs: Any) -> tuple[int, dict[str, Any]]:
+    async with stack.http.post(stack.url(path), **kwargs) as response:
+        return response.status, await response.json()
+
+
+def _violation(error: dict[str, Any]) -> tuple[str, str]:
+    [violation] = error["details"]["field_violations"]
+    return violation["field"], violation["description"]
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "rule"),
+    [
+        ({**START_BODY, "gird_levels": 5}, "gird_levels", "unknown field of StartGridRequest"),
+        ({**START_BODY, "user_auth": {**AUTH, "sig": "0x"}}, "user_auth.sig", "unknown field of UserAuth"),
+        ({**START_BODY, "grid_levels": "eleven"}, "grid_levels", "must be an integer that fits 32 bits"),
+        ({**START_BODY, "grid_levels": 10.5}, "grid_levels", "must be an integer that fits 32 bits"),
+        ({**START_BODY, "direction": "UP"}, "direction", "must be one of LONG, SHORT, BOTH"),
+        ({**START_BODY, "close_position_on_stop": "yes"}, "close_position_on_stop", "must be true or false"),
+        ({**START_BODY, "user_auth": "0xabc"}, "user_auth", "must be a JSON object"),
+        ({**START_BODY, "user_auth": {**AUTH, "timestamp": "soon"}}, "user_auth.timestamp", "64 bits"),
+        ({**START_BODY, "ticker": True}, "ticker", "must be a string"),
+        ({**START_BODY, "ticker": ["BTCUSDT"]}, "ticker", "must be a string"),
+    ],
+)
+async def test_bad_body_field_is_400_naming_the_field(
+    stack: Stack, body: dict[str, Any], field: str, rule: str
+) -> None:
+    status, error = await _post(stack, "/api/grid/start", json=body)
+    assert status == 400
+    assert (error["success"], error["error_code"], error["code"]) == (
+        False,
+        "INVALID_ARGUMENT",
+        "INVALID_ARGUMENT",
+    )
+    assert _violation(error)[0] == field
+    assert rule in _violation(error)[1]
+    assert error["message"].startswith(f"{field}: ")
+    assert "StartGrid" not in stack.backend.requests
+
+
+async def test_malformed_json_is_400_saying_where(stack: Stack) -> None:
+    headers = {"Content-Type": "application/json"}
+    status, error = await _post(stack, "/api/grid/start", data=b'{"ticker": "BTCUSDT",}', headers=headers)
+    assert status == 400
+    assert error["error_code"] == "INVALID_ARGUMENT"
+    assert error["message"].startswith("request body is not valid JSON: ")
+    assert "line 1 column 22" in error["message"]
+    assert _violation(error)[0] == "body"
+
+
+async def test_json_that_is_not_an_object_is_400(stack: Stack) -> None:
+    status, error = await _post(stack, "/api/grid/stop", json=["session"])
+    assert status == 400
+    assert error["message"] == "request body must be a JSON object"
+
+
+async def test_unknown_query_parameter_is_400_naming_it(stack: Stack) -> None:
+    params = {**AUTH_QUERY, "user_auth.sig": "0x1"}
+    async with stack.http.get(stack.url("/api/grid/status/x"), params=params) as response:
+        assert response.status == 400
+        error = await response.json()
+    field, rule = _violation(error)
+    assert field == "user_auth.sig"
+    assert "not a field of UserAuth" in rule
+
+
+async def test_ill_typed_query_parameter_is_400_naming_it(stack: Stack) -> None:
+    params = {**AUTH_QUERY, "page_size": "lots"}
+    async with stack.http.get(stack.url("/api/grid/sessions"), params=params) as response:
+        assert response.status == 400
+        assert _violation(await response.json()) == ("page_size", "must be an integer that fits 32 bits")
+
+
+async def test_repeated_single_query_parameter_is_400(stack: Stack) -> None:
+    url = stack.url("/api/grid/sessions?status=RUNNING&status=STOPPED")
+    async with stack.http.get(url) as response:
+        assert response.status == 400
+        assert _violation(await response.json()) == ("status", "must be given once")
+
+
+async def test_query_parameters_on_a_whole_body_route_are_400(stack: Stack) -> None:
+    status, error = await _post(stack, "/api/grid/stop?session_id=x", json={"user_auth": AUTH})
+    assert status == 400
+    assert _violation(error)[0] == "session_id"
+
+
+async def test_unknown_route_and_wrong_method_use_the_error_envelope(stack: Stack) -> None:
+    async with stack.http.get(stack.url("/api/grid/nothing")) as response:
+        assert response.status == 404
+        assert (await response.json())["error_code"] == "NOT_FOUND"
+    async with stack.http.get(stack.url("/api/grid/start")) as response:
+        assert response.status == 405
+        assert (await response.json())["error_code"] == "METHOD_NOT_ALLOWED"
+        assert response.headers["Allow"] == "POST"
+
+
+async def test_oversized_body_is_rejected(stack: Stack) -> None:
+    headers = {"Content-Type": "application/json"}
+    status, error = await _post(
+        stack, "/api/grid/start", data=io.BytesIO(b" " * (2 * 1024 * 1024)), headers=headers
+    )
+    assert status == 413
+    assert error["success"] is False

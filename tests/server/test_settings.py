@@ -1,0 +1,121 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from server.settings import Settings, SettingsError
+
+CREDENTIALS = {
+    "ORDERLY_ACCOUNT_ID": "0xabc",
+    "ORDERLY_KEY": "ed25519:pub",
+    "ORDERLY_SECRET": "ed25519:very-secret-value",
+}
+
+
+def test_empty_environment_gives_defaults_and_the_simulator() -> None:
+    settings = Settings.from_env({})
+    assert settings.grpc_host == "127.0.0.1"
+    assert settings.grpc_port == 50051
+    assert settings.rest_port == 8001
+    assert settings.mongodb_uri is None
+    assert settings.data_dir == Path("./data")
+    assert settings.log_level == "INFO"
+    assert settings.legacy_auth_enabled is False
+    assert settings.use_simulator is True
+    assert settings.local_grpc_target == "127.0.0.1:50051"
+
+
+def test_every_variable_is_read() -> None:
+    settings = Settings.from_env(
+        {
+            "GRID_GRPC_HOST": "0.0.0.0",
+            "GRID_GRPC_PORT": "6000",
+            "GRID_REST_HOST": "0.0.0.0",
+            "GRID_REST_PORT": "0",
+            "MONGODB_URI": "mongodb://db:27017/grid",
+            "GRID_DATA_DIR": "/var/lib/grid",
+            "ORDERLY_REST_URL": "http://127.0.0.1:9000",
+            "ORDERLY_PUBLIC_WS_URL": "ws://127.0.0.1:9000/ws/stream",
+            "ORDERLY_PRIVATE_WS_URL": "ws://127.0.0.1:9000/v2/ws/private/stream",
+            "GRID_LOG_LEVEL": "debug",
+            "GRID_SHUTDOWN_GRACE_S": "2.5",
+            "GRID_LEGACY_AUTH": "yes",
+            "GRID_OPERATOR_TOKEN": "op-token",
+            "GRID_MASTER_KEY": "master",
+            **CREDENTIALS,
+        }
+    )
+    assert (settings.grpc_host, settings.grpc_port) == ("0.0.0.0", 6000)
+    assert (settings.rest_host, settings.rest_port) == ("0.0.0.0", 0)
+    assert settings.mongodb_uri == "mongodb://db:27017/grid"
+    assert settings.data_dir == Path("/var/lib/grid")
+    assert settings.orderly_rest_url == "http://127.0.0.1:9000"
+    assert settings.orderly_private_ws_url == "ws://127.0.0.1:9000/v2/ws/private/stream"
+    assert settings.log_level == "DEBUG"
+    assert settings.shutdown_grace_s == 2.5
+    assert settings.legacy_auth_enabled is True
+    assert settings.operator_token == "op-token"
+    assert settings.master_key == "master"
+    assert settings.use_simulator is False
+    # A wildcard bind address is reached over loopback by the in-process REST shim.
+    assert settings.local_grpc_target == "127.0.0.1:6000"
+
+
+def test_explicit_grpc_target_is_used_by_the_shim() -> None:
+    settings = Settings.from_env({"GRID_GRPC_TARGET": "grid-grpc:50051"})
+    assert settings.local_grpc_target == "grid-grpc:50051"
+
+
+def test_empty_mongodb_uri_means_the_embedded_store() -> None:
+    assert Settings.from_env({"MONGODB_URI": "  "}).mongodb_uri is None
+
+
+def test_secrets_never_appear_in_repr() -> None:
+    settings = Settings.from_env(
+        {
+            **CREDENTIALS,
+            "GRID_OPERATOR_TOKEN": "op-token-xyz",
+            "GRID_MASTER_KEY": "master-key-xyz",
+            "MONGODB_URI": "mongodb://user:db-password@db/grid",
+        }
+    )
+    text = repr(settings)
+    for secret in ("very-secret-value", "op-token-xyz", "master-key-xyz", "db-password"):
+        assert secret not in text
+    assert "0xabc" in text  # the account id is not a secret
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "rule"),
+    [
+        ("GRID_GRPC_PORT", "70000", "[0, 65535]"),
+        ("GRID_REST_PORT", "http", "integer port"),
+        ("GRID_LOG_LEVEL", "LOUD", "one of DEBUG"),
+        ("GRID_SHUTDOWN_GRACE_S", "-1", "between 0 and 3600"),
+        ("GRID_SHUTDOWN_GRACE_S", "soon", "number of seconds"),
+        ("GRID_LEGACY_AUTH", "maybe", "1/true/yes/on"),
+        ("MONGODB_URI", "postgres://db", "mongodb://"),
+        ("ORDERLY_REST_URL", "ftp://x", "http:// or https://"),
+        ("ORDERLY_PUBLIC_WS_URL", "http://x", "ws:// or wss://"),
+    ],
+)
+def test_invalid_value_names_the_variable_and_the_rule(variable: str, value: str, rule: str) -> None:
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_env({variable: value})
+    assert str(raised.value).startswith(f"{variable}: ")
+    assert rule in str(raised.value)
+
+
+def test_partial_credentials_name_the_missing_variables_without_the_secret() -> None:
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_env({"ORDERLY_ACCOUNT_ID": "0xabc", "ORDERLY_SECRET": "ed25519:very-secret-value"})
+    message = str(raised.value)
+    assert message.startswith("ORDERLY_KEY: ")
+    assert "very-secret-value" not in message
+
+
+def test_settings_are_immutable() -> None:
+    settings = Settings.from_env({})
+    with pytest.raises(AttributeError):
+        settings.grpc_port = 1  # type: ignore[misc]
