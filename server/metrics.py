@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
 # The 0.0.4 text format is what generate_latest writes and what every Prometheus server version scrapes.
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 

@@ -36,6 +36,8 @@ class ErrorReason(StrEnum):
     SESSION_ALREADY_STOPPED = "SESSION_ALREADY_STOPPED"
     # The user has no Orderly account registered (RegisterAccount first).
     ACCOUNT_NOT_REGISTERED = "ACCOUNT_NOT_REGISTERED"
+    # RegisterAccount is off: the server has no master key (GRID_MASTER_KEY) to encrypt secrets with.
+    ACCOUNT_REGISTRATION_DISABLED = "ACCOUNT_REGISTRATION_DISABLED"
     # The exchange rejected an order the grid needs (e.g. insufficient margin).
     ORDER_CREATION_FAILED = "ORDER_CREATION_FAILED"
     # The resume point of WatchFills is older than the retained fill ledger: fills would be missed.
@@ -70,6 +72,7 @@ REASON_CODES: Mapping[ErrorReason, grpc.StatusCode] = MappingProxyType(
         ErrorReason.DUPLICATE_GRID_SESSION: grpc.StatusCode.ALREADY_EXISTS,
         ErrorReason.SESSION_ALREADY_STOPPED: grpc.StatusCode.FAILED_PRECONDITION,
         ErrorReason.ACCOUNT_NOT_REGISTERED: grpc.StatusCode.FAILED_PRECONDITION,
+        ErrorReason.ACCOUNT_REGISTRATION_DISABLED: grpc.StatusCode.FAILED_PRECONDITION,
         ErrorReason.ORDER_CREATION_FAILED: grpc.StatusCode.FAILED_PRECONDITION,
         ErrorReason.FILLS_NOT_RETAINED: grpc.StatusCode.OUT_OF_RANGE,
         ErrorReason.RATE_LIMIT_EXCEEDED: grpc.StatusCode.RESOURCE_EXHAUSTED,
@@ -139,7 +142,8 @@ class DomainError(Exception):
     Raised by the service layer and turned into a gRPC status with ErrorInfo (and BadRequest when
     fields are named) at the API edge; rebuilt from such a status by the SDK and the REST shim.
     `reason` is normally an `ErrorReason`; a plain string is kept for reasons this build does not
-    know (a newer server), in which case `code` must be given.
+    know (a newer server), in which case `code` must be given. `retry_after_ms`, when set, travels
+    as google.rpc.RetryInfo (and as `details.retry_after_ms` in the REST envelope).
     """
 
     def __init__(
@@ -150,6 +154,7 @@ class DomainError(Exception):
         metadata: Mapping[str, str] | None = None,
         field_violations: Iterable[FieldViolation] = (),
         code: grpc.StatusCode | None = None,
+        retry_after_ms: int | None = None,
     ) -> None:
         known = _known_reason(reason)
         if code is None:
@@ -162,6 +167,8 @@ class DomainError(Exception):
         self.metadata: dict[str, str] = dict(metadata or {})
         self.field_violations: tuple[FieldViolation, ...] = tuple(field_violations)
         self.code = code
+        # When to try again (google.rpc.RetryInfo.retry_delay), e.g. for RATE_LIMIT_EXCEEDED.
+        self.retry_after_ms = retry_after_ms
 
     @classmethod
     def invalid_field(

@@ -39,6 +39,12 @@ def to_status(error: DomainError) -> status_pb2.Status:
             ]
         )
         status.details.add().Pack(bad_request)
+    if error.retry_after_ms is not None:
+        delay_ms = max(0, error.retry_after_ms)
+        retry = error_details_pb2.RetryInfo()
+        retry.retry_delay.seconds, millis = divmod(delay_ms, 1000)
+        retry.retry_delay.nanos = millis * 1_000_000
+        status.details.add().Pack(retry)
     return status
 
 
@@ -57,15 +63,26 @@ def from_status(status: status_pb2.Status) -> DomainError:
     reason: str = code.name
     metadata: dict[str, str] = {}
     violations: list[FieldViolation] = []
+    retry_after_ms: int | None = None
     for detail in status.details:
         info = error_details_pb2.ErrorInfo()
         bad_request = error_details_pb2.BadRequest()
+        retry = error_details_pb2.RetryInfo()
         if detail.Is(info.DESCRIPTOR) and detail.Unpack(info) and info.domain == ERROR_DOMAIN:
             reason = info.reason
             metadata = dict(info.metadata)
         elif detail.Is(bad_request.DESCRIPTOR) and detail.Unpack(bad_request):
             violations.extend(FieldViolation(v.field, v.description) for v in bad_request.field_violations)
-    return DomainError(reason, status.message, metadata=metadata, field_violations=violations, code=code)
+        elif detail.Is(retry.DESCRIPTOR) and detail.Unpack(retry):
+            retry_after_ms = retry.retry_delay.seconds * 1000 + retry.retry_delay.nanos // 1_000_000
+    return DomainError(
+        reason,
+        status.message,
+        metadata=metadata,
+        field_violations=violations,
+        code=code,
+        retry_after_ms=retry_after_ms,
+    )
 
 
 def trailing_metadata(status: status_pb2.Status) -> tuple[tuple[str, bytes], ...]:
@@ -98,7 +115,8 @@ def error_from_rpc_error(error: grpc.RpcError) -> DomainError:
 def rest_error_envelope(status: status_pb2.Status) -> tuple[int, dict[str, Any]]:
     """(HTTP status, JSON body) of the REST contract's error envelope for a status:
     {"success": false, "error_code": <reason>, "message": ..., "details": {...}}. `details` holds the
-    ErrorInfo metadata and, when fields were named, "field_violations": [{"field", "description"}];
+    ErrorInfo metadata and, when fields were named, "field_violations": [{"field", "description"}],
+    and "retry_after_ms" (an integer) when the status carries a RetryInfo;
     `code` is the gRPC code name, as grpc-gateway reports it."""
     error = from_status(status)
     details: dict[str, Any] = dict(error.metadata)
@@ -106,6 +124,8 @@ def rest_error_envelope(status: status_pb2.Status) -> tuple[int, dict[str, Any]]
         details["field_violations"] = [
             {"field": v.field, "description": v.description} for v in error.field_violations
         ]
+    if error.retry_after_ms is not None:
+        details["retry_after_ms"] = error.retry_after_ms
     body: dict[str, Any] = {
         "success": False,
         "error_code": str(error.reason),

@@ -4,6 +4,7 @@ store = await open_store(os.environ.get("MONGODB_URI"), data_dir)
 """
 
 from engine.types import Side
+from server.store.auth_records import AccountRecord, RateDecision
 from server.store.errors import (
     DuplicateSession,
     InvalidRecord,
@@ -30,6 +31,7 @@ from server.store.sqlite import SqliteStore
 
 __all__ = [
     "DEFAULT_PAGE_SIZE",
+    "AccountRecord",
     "DuplicateSession",
     "FillRecord",
     "HealthStatus",
@@ -39,6 +41,7 @@ __all__ = [
     "OrderRecord",
     "OrderStatus",
     "Page",
+    "RateDecision",
     "SessionNotFound",
     "SessionRecord",
     "SessionStatus",

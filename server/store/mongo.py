@@ -21,6 +21,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import ConnectionFailure, DuplicateKeyError, PyMongoError
 
 from server.store import args as check
+from server.store import mongo_auth
+from server.store.auth_records import AccountRecord, RateDecision
 from server.store.codec import (
     check_page_size,
     decode_page_token,
@@ -82,6 +84,8 @@ class MongoStore:
         self._summaries: AsyncCollection[Doc] = database["summaries"]
         self._nonces: AsyncCollection[Doc] = database["nonces"]
         self._leases: AsyncCollection[Doc] = database["leases"]
+        self._accounts: AsyncCollection[Doc] = database["accounts"]
+        self._rate_limits: AsyncCollection[Doc] = database["rate_limits"]
 
     @classmethod
     async def open(
@@ -345,6 +349,19 @@ class MongoStore:
             if await self._nonces.find_one({"user_id": user_id, "nonce": nonce}, {"_id": 1}) is not None:
                 return False  # a live nonce: replay
         return False
+
+    # accounts and rate limits (server.store.mongo_auth) -------------------------------------------
+    @_guard
+    async def upsert_account(self, record: AccountRecord) -> AccountRecord:
+        return await mongo_auth.upsert_account(self._accounts, record)
+
+    @_guard
+    async def get_account(self, user_id: str) -> AccountRecord | None:
+        return await mongo_auth.get_account(self._accounts, user_id)
+
+    @_guard
+    async def hit_rate_limit(self, key: str, *, limit: int, window_ms: int, now_ms: int) -> RateDecision:
+        return await mongo_auth.hit_rate_limit(self._rate_limits, key, limit, window_ms, now_ms)
 
     # leases ---------------------------------------------------------------------------------------
     @_guard

@@ -33,7 +33,10 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("user_id", ASCENDING), ("nonce", ASCENDING)], unique=True),
         IndexModel([("expire_at", ASCENDING)], expireAfterSeconds=0),
     ],
-    # leases are keyed by _id (the session_id) only; counters by _id ("fills:<user_id>").
+    # One document per (key, fixed window), purged once its window is over.
+    "rate_limits": [IndexModel([("expire_at", ASCENDING)], expireAfterSeconds=0)],
+    # leases are keyed by _id (the session_id) only; counters by _id ("fills:<user_id>"); accounts
+    # by _id (the user_id).
 }
 
 

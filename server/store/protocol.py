@@ -25,12 +25,18 @@ Guarantees every backend gives:
 - Time never comes from inside the store: callers pass `now_ms` / timestamps, so tests control it.
   In production `now_ms` is the wall clock: MongoDB's TTL monitor purges expired nonces by the
   server's own clock (a minute late at most), and the store's logic must agree with it.
+- Accounts: one per user; `upsert_account` replaces the account fields and keeps the first
+  registration's created_at_ms. The secret is stored only as the encrypted envelope it is given.
+- `hit_rate_limit` counts one hit in a fixed window (window start = now_ms - now_ms % window_ms) with
+  one atomic statement / single-document update, so the count holds across restarts and across
+  stores on the same backend. A refused hit still counts (hammering does not reopen the window).
 """
 
 from __future__ import annotations
 
 from typing import Any, Protocol
 
+from server.store.auth_records import AccountRecord, RateDecision
 from server.store.records import (
     FillRecord,
     HealthStatus,
@@ -130,6 +136,17 @@ class Store(Protocol):
     # nonces ---------------------------------------------------------------------------------------
     async def consume_nonce(self, user_id: str, nonce: str, *, expires_at_ms: int, now_ms: int) -> bool:
         """True the first time a live nonce is used; False on replay."""
+        ...
+
+    # accounts and rate limits ---------------------------------------------------------------------
+    async def upsert_account(self, record: AccountRecord) -> AccountRecord:
+        """Insert or replace the user's account; returns it as stored (created_at_ms of the first)."""
+        ...
+
+    async def get_account(self, user_id: str) -> AccountRecord | None: ...
+
+    async def hit_rate_limit(self, key: str, *, limit: int, window_ms: int, now_ms: int) -> RateDecision:
+        """Count one hit of `key` in the current window; allowed while the count is <= limit."""
         ...
 
     # leases ---------------------------------------------------------------------------------------

@@ -20,6 +20,8 @@ from typing import Any
 import aiosqlite
 
 from server.store import args as check
+from server.store import sqlite_auth
+from server.store.auth_records import AccountRecord, RateDecision
 from server.store.codec import (
     Row,
     check_page_size,
@@ -330,6 +332,22 @@ class SqliteStore:
                 consumed = cursor.rowcount == 1
             await db.execute("DELETE FROM nonces WHERE expires_at_ms <= ?", [now_ms])
         return consumed
+
+    # accounts and rate limits (server.store.sqlite_auth) ------------------------------------------
+    @_guard
+    async def upsert_account(self, record: AccountRecord) -> AccountRecord:
+        async with self._transaction() as db:
+            return await sqlite_auth.upsert_account(db, record)
+
+    @_guard
+    async def get_account(self, user_id: str) -> AccountRecord | None:
+        row = await self._fetch_one(sqlite_auth.GET_ACCOUNT_SQL, [user_id])
+        return None if row is None else AccountRecord(**row)
+
+    @_guard
+    async def hit_rate_limit(self, key: str, *, limit: int, window_ms: int, now_ms: int) -> RateDecision:
+        async with self._transaction() as db:
+            return await sqlite_auth.hit_rate_limit(db, key, limit, window_ms, now_ms)
 
     # leases ---------------------------------------------------------------------------------------
     @_guard

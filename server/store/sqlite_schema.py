@@ -96,6 +96,26 @@ CREATE TABLE IF NOT EXISTS nonces (
 );
 CREATE INDEX IF NOT EXISTS nonces_by_expiry ON nonces (expires_at_ms);
 
+-- Added tables need no schema version bump: CREATE TABLE IF NOT EXISTS adds them to older files.
+CREATE TABLE IF NOT EXISTS accounts (
+    user_id          TEXT PRIMARY KEY,
+    account_id       TEXT NOT NULL,
+    orderly_key      TEXT NOT NULL,
+    encrypted_secret TEXT NOT NULL,
+    created_at_ms    INTEGER NOT NULL,
+    updated_at_ms    INTEGER NOT NULL
+);
+
+-- One row per (key, fixed window); rows of past windows are purged by later hits.
+CREATE TABLE IF NOT EXISTS rate_limits (
+    key             TEXT NOT NULL,
+    window_start_ms INTEGER NOT NULL,
+    count           INTEGER NOT NULL,
+    expires_at_ms   INTEGER NOT NULL,
+    PRIMARY KEY (key, window_start_ms)
+);
+CREATE INDEX IF NOT EXISTS rate_limits_by_expiry ON rate_limits (expires_at_ms);
+
 CREATE TABLE IF NOT EXISTS leases (
     session_id    TEXT PRIMARY KEY,
     owner         TEXT NOT NULL,

@@ -1,0 +1,141 @@
+"""The wallet signature every user-acting orderly-grid request carries (`user_auth`).
+
+One implementation, shared by the SDK, the tests and the server (which imports this module), so the
+text a wallet signs and the text the server checks can never drift apart.
+
+The signed text (EIP-191 `personal_sign`, i.e. eth-account's `encode_defunct(text=...)`) is seven
+lines joined by "\\n", no trailing newline:
+
+    orderly-grid wants you to authorize this action.
+    Domain: <the service's domain, default "orderly-grid">
+    Action: <RPC method name: StartGrid, StopGrid, GetGrid, ListGrids, ListGridSummaries,
+             WatchFills or RegisterAccount>
+    User: <user_id exactly as sent in user_auth.user_id>
+    Params: <canonical_params_digest(request): 64 lower-case hex digits>
+    Timestamp: <user_auth.timestamp, ms since the Unix epoch, decimal>
+    Nonce: <user_auth.nonce>
+
+Canonical parameters: the request message WITHOUT its `user_auth` field, as proto3 JSON with the
+proto field names (`json_format.MessageToDict(..., preserving_proto_field_name=True)`: default values
+omitted, enums by name, int64 as decimal strings, `optional` fields present when set), serialised with
+`json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False)`, encoded as UTF-8 and hashed
+with SHA-256. An empty request hashes `{}`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+
+from eth_account import Account
+from eth_account.messages import encode_defunct
+from google.protobuf import json_format
+from google.protobuf.message import Message
+
+from orderly_grid.v1 import auth_pb2
+
+DEFAULT_DOMAIN = "orderly-grid"
+MESSAGE_HEADER = "orderly-grid wants you to authorize this action."
+AUTH_FIELD = "user_auth"
+
+# The unbound message of the system orderly-grid replaces. It binds neither the action nor the
+# parameters, so the server accepts it only when explicitly configured to (for migrating tooling).
+LEGACY_MESSAGE_TEMPLATE = (
+    "Please sign this message to confirm your identity.\nTimestamp: {timestamp}\nNonce: {nonce}"
+)
+
+ACTIONS = (
+    "StartGrid",
+    "StopGrid",
+    "GetGrid",
+    "ListGrids",
+    "ListGridSummaries",
+    "WatchFills",
+    "RegisterAccount",
+)
+
+
+def canonical_params_json(request: Message) -> str:
+    """The canonical JSON text of `request` without its `user_auth` field (see the module doc)."""
+    params = type(request)()
+    params.CopyFrom(request)
+    if AUTH_FIELD in params.DESCRIPTOR.fields_by_name:
+        params.ClearField(AUTH_FIELD)
+    as_dict = json_format.MessageToDict(params, preserving_proto_field_name=True)
+    return json.dumps(as_dict, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def canonical_params_digest(request: Message) -> str:
+    """SHA-256 (lower-case hex) of `canonical_params_json(request)`."""
+    return hashlib.sha256(canonical_params_json(request).encode("utf-8")).hexdigest()
+
+
+def build_auth_message(
+    domain: str, action: str, user_id: str, params_digest: str, timestamp_ms: int, nonce: str
+) -> str:
+    """The text the wallet signs for one request (see the module doc for the format)."""
+    return "\n".join(
+        (
+            MESSAGE_HEADER,
+            f"Domain: {domain}",
+            f"Action: {action}",
+            f"User: {user_id}",
+            f"Params: {params_digest}",
+            f"Timestamp: {timestamp_ms}",
+            f"Nonce: {nonce}",
+        )
+    )
+
+
+def build_legacy_message(timestamp_ms: int, nonce: str) -> str:
+    """The old unbound message; accepted only by servers that enable legacy auth."""
+    return LEGACY_MESSAGE_TEMPLATE.format(timestamp=timestamp_ms, nonce=nonce)
+
+
+def new_nonce() -> str:
+    """A fresh single-use nonce: 16 random bytes as 32 hex digits."""
+    return secrets.token_hex(16)
+
+
+def sign_text(private_key: str | bytes, text: str) -> str:
+    """EIP-191 personal_sign of `text`: the 65-byte signature as 0x-prefixed hex."""
+    signed = Account.sign_message(encode_defunct(text=text), private_key=private_key)
+    return "0x" + bytes(signed.signature).hex()
+
+
+def sign_request(
+    private_key: str | bytes,
+    domain: str,
+    action: str,
+    request: Message,
+    *,
+    timestamp_ms: int,
+    nonce: str | None = None,
+) -> auth_pb2.UserAuth:
+    """Sign `request` for `action` with the wallet's key and set its `user_auth` field.
+
+    `timestamp_ms` is the signing time (ms since the epoch; the server accepts +-5 minutes around its
+    clock); `nonce` defaults to a fresh random one. Returns the UserAuth that was set.
+    """
+    user_id = Account.from_key(private_key).address
+    used_nonce = new_nonce() if nonce is None else nonce
+    text = build_auth_message(
+        domain, action, user_id, canonical_params_digest(request), timestamp_ms, used_nonce
+    )
+    auth = auth_pb2.UserAuth(
+        user_id=user_id, signature=sign_text(private_key, text), timestamp=timestamp_ms, nonce=used_nonce
+    )
+    if AUTH_FIELD in request.DESCRIPTOR.fields_by_name:
+        getattr(request, AUTH_FIELD).CopyFrom(auth)
+    return auth
+
+
+def auth_metadata(auth: auth_pb2.UserAuth) -> tuple[tuple[str, str], ...]:
+    """The same auth block as gRPC metadata, for requests sent without a `user_auth` field."""
+    return (
+        ("x-user-id", auth.user_id),
+        ("x-user-signature", auth.signature),
+        ("x-user-timestamp", str(auth.timestamp)),
+        ("x-user-nonce", auth.nonce),
+    )

@@ -1,0 +1,247 @@
+"""Who a request acts for: verifies the wallet signature of `user_auth` (EIP-191 personal_sign).
+
+The checks run in this order, each failing with a DomainError that names the field:
+1. the auth block is present (in the message's `user_auth`, else in the `x-user-*` gRPC metadata)
+   and well-formed: UNAUTHENTICATED;
+2. `timestamp` within +-window of the server's clock (stale and future alike): SIGNATURE_EXPIRED;
+3. the address recovered from the signature over the text `orderly_grid.signing.build_auth_message`
+   builds (action, domain, user, digest of the request's parameters, timestamp, nonce) equals
+   `user_id`, compared case-insensitively: INVALID_SIGNATURE otherwise (the recovered address is
+   not revealed). With legacy auth enabled, the old unbound text is tried too, with a warning logged;
+4. only then the nonce is consumed in the store (per user, for as long as the timestamp could still
+   be accepted): NONCE_REPLAYED if it was used before, also before a restart.
+A nonce is consumed only by a request whose signature verified, so nobody can burn another user's
+nonces. Anything eth-account cannot parse is an invalid signature, never an internal error.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from eth_account import Account
+from eth_account.messages import encode_defunct
+from google.protobuf.message import Message
+from orderly_grid.signing import (
+    AUTH_FIELD,
+    DEFAULT_DOMAIN,
+    build_auth_message,
+    build_legacy_message,
+    canonical_params_digest,
+)
+
+from server.api.errors import DomainError, ErrorReason
+from server.auth.operator import bearer_token, operator_token_matches
+from server.logs import get_logger
+from server.store.errors import StoreUnavailable
+
+DEFAULT_WINDOW_MS = 300_000
+METADATA_KEYS = {
+    "user_id": "x-user-id",
+    "signature": "x-user-signature",
+    "timestamp": "x-user-timestamp",
+    "nonce": "x-user-nonce",
+}
+_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
+_SIGNATURE = re.compile(r"0x[0-9a-fA-F]{130}")
+_NONCE = re.compile(r"[A-Za-z0-9_-]{8,64}")
+_DIGITS = re.compile(r"[0-9]{1,19}")
+MAX_TIMESTAMP_MS = 2**63 - 1
+
+Metadata = Iterable[tuple[str, str | bytes]]
+AuthVia = Literal["signature", "legacy", "operator"]
+
+_log = get_logger(__name__)
+
+
+class NonceStore(Protocol):
+    async def consume_nonce(self, user_id: str, nonce: str, *, expires_at_ms: int, now_ms: int) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class AuthenticatedUser:
+    """The verified caller. `user_id` is the lower-case wallet address ("" for the operator)."""
+
+    user_id: str
+    via: AuthVia
+
+    @property
+    def is_operator(self) -> bool:
+        return self.via == "operator"
+
+
+@dataclass(frozen=True, slots=True)
+class AuthBlock:
+    """A well-formed user_auth, wherever it came from."""
+
+    user_id: str
+    signature: str
+    timestamp_ms: int
+    nonce: str
+
+
+def _unauthenticated(field: str, rule: str) -> DomainError:
+    return DomainError.invalid_field(f"user_auth.{field}", rule, ErrorReason.UNAUTHENTICATED)
+
+
+def _metadata_value(metadata: Metadata | None, key: str) -> str | None:
+    for name, value in metadata or ():
+        if name.lower() == key:
+            return value if isinstance(value, str) else None
+    return None
+
+
+def _raw_block(request: Message, metadata: Metadata | None) -> tuple[str, str, int | str, str]:
+    fields = request.DESCRIPTOR.fields_by_name
+    if AUTH_FIELD in fields and request.HasField(AUTH_FIELD):
+        auth = getattr(request, AUTH_FIELD)
+        return auth.user_id, auth.signature, auth.timestamp, auth.nonce
+    values = {name: _metadata_value(metadata, key) for name, key in METADATA_KEYS.items()}
+    if all(value is None for value in values.values()):
+        raise DomainError(
+            ErrorReason.UNAUTHENTICATED,
+            "user_auth: is required (a wallet signature over this request; see the README)",
+        )
+    return (
+        values["user_id"] or "",
+        values["signature"] or "",
+        values["timestamp"] or "",
+        values["nonce"] or "",
+    )
+
+
+def parse_auth_block(request: Message, metadata: Metadata | None = None) -> AuthBlock:
+    """The request's auth block checked for form only (no signature check): UNAUTHENTICATED naming
+    the first missing or malformed field."""
+    user_id, signature, timestamp, nonce = _raw_block(request, metadata)
+    if not user_id:
+        raise _unauthenticated("user_id", "is required (the wallet address the request acts for)")
+    if not _ADDRESS.fullmatch(user_id):
+        raise _unauthenticated("user_id", "must be an EVM address: 0x followed by 40 hex digits")
+    if not signature:
+        raise _unauthenticated("signature", "is required")
+    if not _SIGNATURE.fullmatch(signature):
+        raise _unauthenticated("signature", "must be 0x followed by 130 hex digits (65 bytes)")
+    if isinstance(timestamp, str):
+        if not _DIGITS.fullmatch(timestamp):
+            raise _unauthenticated("timestamp", "must be an integer of ms since the Unix epoch")
+        timestamp = int(timestamp)
+    if timestamp <= 0 or timestamp > MAX_TIMESTAMP_MS:
+        raise _unauthenticated("timestamp", "is required: a positive integer of ms since the Unix epoch")
+    if not nonce:
+        raise _unauthenticated("nonce", "is required (a single-use token)")
+    if not _NONCE.fullmatch(nonce):
+        raise _unauthenticated("nonce", "must be 8 to 64 characters of A-Z, a-z, 0-9, '_' or '-'")
+    return AuthBlock(user_id, signature, timestamp, nonce)
+
+
+def recover_signer(text: str, signature: str) -> str | None:
+    """The lower-case address that signed `text` (EIP-191), or None if the signature is unusable."""
+    try:
+        address: str = Account.recover_message(encode_defunct(text=text), signature=signature)
+    except Exception:  # eth-account/eth-keys raise assorted types for bad signatures: all mean invalid
+        return None
+    return address.lower()
+
+
+class AuthVerifier:
+    def __init__(
+        self,
+        store: NonceStore,
+        *,
+        clock_ms: Callable[[], int],
+        domain: str = DEFAULT_DOMAIN,
+        window_ms: int = DEFAULT_WINDOW_MS,
+        legacy_enabled: bool = False,
+        operator_token: str | None = None,
+    ) -> None:
+        if window_ms <= 0:
+            raise ValueError("window_ms must be positive")
+        self._store = store
+        self._clock_ms = clock_ms
+        self._domain = domain
+        self._window_ms = window_ms
+        self._legacy_enabled = legacy_enabled
+        self._operator_token = operator_token or None
+
+    @property
+    def domain(self) -> str:
+        return self._domain
+
+    async def verify(
+        self,
+        action: str,
+        request: Message,
+        metadata: Metadata | None = None,
+        *,
+        allow_operator: bool = False,
+    ) -> AuthenticatedUser:
+        """The caller of `action` (the RPC method name) with `request`, or a DomainError.
+
+        `metadata` is the call's invocation metadata: the x-user-* form of the auth block (used when
+        the message has no user_auth) and, where `allow_operator` (the read-only listings), the
+        operator's `authorization: Bearer <token>`. A wrong operator token is UNAUTHENTICATED.
+        """
+        if allow_operator:
+            token = bearer_token(metadata)
+            if token is not None:
+                if not operator_token_matches(self._operator_token, token):
+                    raise DomainError(
+                        ErrorReason.UNAUTHENTICATED, "authorization: the operator token is not valid"
+                    )
+                return AuthenticatedUser("", "operator")
+        block = parse_auth_block(request, metadata)
+        now_ms = self._clock_ms()
+        skew_ms = block.timestamp_ms - now_ms
+        if abs(skew_ms) > self._window_ms:
+            raise DomainError.invalid_field(
+                "user_auth.timestamp",
+                f"is {skew_ms / 1000:+.0f} s from the server's clock; it must be within "
+                f"+-{self._window_ms // 1000} s (sign again with the current time)",
+                ErrorReason.SIGNATURE_EXPIRED,
+            )
+        via = self._check_signature(action, request, block)
+        user_id = block.user_id.lower()
+        try:
+            fresh = await self._store.consume_nonce(
+                user_id, block.nonce, expires_at_ms=block.timestamp_ms + self._window_ms + 1, now_ms=now_ms
+            )
+        except StoreUnavailable:
+            raise DomainError(
+                ErrorReason.STORE_UNAVAILABLE, "the store is unavailable; retry later"
+            ) from None
+        if not fresh:
+            raise DomainError.invalid_field(
+                "user_auth.nonce", "was already used; sign again with a new nonce", ErrorReason.NONCE_REPLAYED
+            )
+        return AuthenticatedUser(user_id, via)
+
+    def _check_signature(self, action: str, request: Message, block: AuthBlock) -> AuthVia:
+        text = build_auth_message(
+            self._domain,
+            action,
+            block.user_id,
+            canonical_params_digest(request),
+            block.timestamp_ms,
+            block.nonce,
+        )
+        expected = block.user_id.lower()
+        if recover_signer(text, block.signature) == expected:
+            return "signature"
+        if self._legacy_enabled:
+            legacy = build_legacy_message(block.timestamp_ms, block.nonce)
+            if recover_signer(legacy, block.signature) == expected:
+                _log.warning(
+                    "legacy_auth_message_accepted",
+                    user_id=expected,
+                    action=action,
+                    hint="this message binds neither the action nor its parameters; move to the v1 format",
+                )
+                return "legacy"
+        raise DomainError.invalid_field(
+            "user_auth.signature",
+            "does not verify: it must be user_id's EIP-191 signature of this request's auth message",
+            ErrorReason.INVALID_SIGNATURE,
+        )
