@@ -13,6 +13,7 @@ from collections.abc import Sequence
 # name -> (module with `add_arguments(parser)` and `run(args) -> int`, one-line help)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "simulate": ("server.simulator.cli", "Run the Orderly exchange simulator on a loopback port"),
+    "serve": ("server.app", "Run the gRPC service and the REST shim"),
 }
 
 

@@ -1,7 +1,33 @@
-"""Python client for the orderly-grid service.
+"""Python SDK for the orderly-grid service.
 
-`orderly_grid.v1` holds the generated protobuf messages (`*_pb2`) and gRPC stubs (`*_pb2_grpc`) for
-the `orderly_grid.v1` API, with type stubs; the typed SDK will be built on them here.
+- `GridClient` (async) and `SyncGridClient` (blocking): signed, typed calls of the GridService.
+- `GridParams`: a grid's parameters as plain Python values (Decimal prices, enum names).
+- `load_wallet` / `Wallet`: the signing key, from ORDERLY_GRID_WALLET_KEY or a keystore file.
+- `orderly_grid.errors`: `GridError` and one subclass per domain reason (`SessionNotFound`, ...).
+- `orderly_grid.v1`: the generated protobuf messages and gRPC stubs, with type stubs.
+- `orderly_grid.signing`: the request-signing scheme the server verifies.
 """
 
+from orderly_grid.client import GridClient, MissingWalletError
+from orderly_grid.errors import GridError
+from orderly_grid.fills import FillStream
+from orderly_grid.params import GridParams
+from orderly_grid.retry import Backoff
+from orderly_grid.sync import SyncFillStream, SyncGridClient
+from orderly_grid.wallet import Wallet, WalletError, load_wallet
+
 __version__ = "0.1.0"
+
+__all__ = [
+    "Backoff",
+    "FillStream",
+    "GridClient",
+    "GridError",
+    "GridParams",
+    "MissingWalletError",
+    "SyncFillStream",
+    "SyncGridClient",
+    "Wallet",
+    "WalletError",
+    "load_wallet",
+]

@@ -1,0 +1,364 @@
+"""The whole service on the simulator, over real sockets: how fast a fill becomes its counter order,
+what the gRPC edge costs next to a bare grpc.aio server, REST next to gRPC, and WatchFills fan-out.
+Prints one table.
+
+    .venv/bin/python bench/service.py [--moves N] [--sessions N] [--subscribers N] [--seconds S]
+
+The simulator runs in a process of its own (as Orderly would be remote); the service (SQLite store
+in a temp dir, Orderly adapter over loopback sockets, gRPC server, REST shim) and the measuring
+clients share this process and its event loop (2-core machine). Venue rate limits are OFF on both
+sides so the service itself is measured: with Orderly's 10 orders/s per account, 100 sessions sharing
+one account would measure the venue's limit instead.
+
+- fill -> counter: an observer connection on the same venue account sees every execution report;
+  latency = (counter order's NEW report) - (the fill's report), both as the observer received them.
+- GetGrid req/s vs echo: the same concurrency against GetGrid and against a grpc.aio server whose
+  only method echoes its request bytes, in the same run.
+- REST vs gRPC: sequential GetGrid over gRPC and GET /api/grid/status over the shim, p50.
+- WatchFills delivery: N subscribers on one session; from the observer's fill report to each
+  subscriber's Fill message.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != _HERE]
+
+import aiohttp  # noqa: E402
+import grpc  # noqa: E402
+from orderly_grid.v1 import auth_pb2, grid_pb2, grid_service_pb2, grid_service_pb2_grpc  # noqa: E402
+
+from engine import OrderAccepted, OrderFilled, OrderPartiallyFilled, Side, parse_client_order_id  # noqa: E402
+from server.app import Application  # noqa: E402
+from server.exchange import OrderlyConfig, OrderlyCredentials, OrderlyExchange  # noqa: E402
+from server.exchange.constants import RATE_LIMITS, RateLimit  # noqa: E402
+from server.logs import configure_logging  # noqa: E402
+from server.settings import Settings  # noqa: E402
+from server.simulator import SimulatorControl  # noqa: E402
+
+BTC, ETH = "PERP_BTC_USDC", "PERP_ETH_USDC"
+# The venue runs in its own process, as Orderly would: the service's CPU is its own. Rate limits off.
+SIMULATOR_PROGRAM = """
+import asyncio, json, signal
+from server.simulator import SimulatorConfig, run_simulator
+
+async def main():
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    config = SimulatorConfig(port=0, seed=7, rate_limits=False, markprice_push_interval_ms=0)
+    async with run_simulator(config) as sim:
+        print(json.dumps(sim.startup_line()), flush=True)
+        await stop.wait()
+
+asyncio.run(main())
+"""
+NO_LIMITS = {name: RateLimit(1_000_000, 1000) for name in RATE_LIMITS}
+
+
+@contextlib.asynccontextmanager
+async def simulator_process() -> AsyncIterator[dict[str, str]]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", SIMULATOR_PROGRAM, stdout=asyncio.subprocess.PIPE
+    )
+    try:
+        assert process.stdout is not None
+        yield json.loads(await asyncio.wait_for(process.stdout.readline(), 30))
+    finally:
+        process.terminate()
+        await process.wait()
+
+
+def user(i: int) -> str:
+    return f"0x{i + 1:040x}"
+
+
+def auth(user_id: str) -> auth_pb2.UserAuth:
+    return auth_pb2.UserAuth(
+        user_id=user_id, signature="0x" + "11" * 65, timestamp=int(time.time() * 1000), nonce="n"
+    )
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+class Observer:
+    """A second connection to the venue account: receive time of every fill and NEW report."""
+
+    def __init__(self, exchange: OrderlyExchange) -> None:
+        self.exchange = exchange
+        self.fill_ns: dict[str, int] = {}  # client_order_id -> first fill report
+        self.fill_key_ns: dict[tuple[str, str], int] = {}
+        self.new_ns: dict[str, int] = {}
+        self.changed = asyncio.Event()
+        self.task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        async for venue_event in self.exchange.events():
+            now = time.monotonic_ns()
+            event = venue_event.event
+            if isinstance(event, OrderFilled | OrderPartiallyFilled):
+                self.fill_ns.setdefault(event.client_order_id, now)
+                self.fill_key_ns.setdefault((event.order_id, event.trade_id), now)
+            elif isinstance(event, OrderAccepted):
+                self.new_ns.setdefault(event.client_order_id, now)
+            self.changed.set()
+
+    async def wait(self, condition: Callable[[], bool], timeout_s: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while not condition():
+            if time.monotonic() > deadline:
+                raise TimeoutError("observer condition")
+            self.changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.changed.wait(), 1.0)
+
+
+def counter_of(client_order_id: str) -> str:
+    parsed = parse_client_order_id(client_order_id)
+    assert parsed is not None
+    assert parsed.cell_index is not None
+    letter = "S" if parsed.side is Side.BUY else "B"
+    return f"{parsed.prefix}-{parsed.cell_index}{letter}{parsed.cycle + 1}"
+
+
+def request(user_id: str, ticker: str, price: str, lower: str, upper: str, levels: int) -> Any:
+    return grid_service_pb2.StartGridRequest(
+        ticker=ticker,
+        direction=grid_pb2.DIRECTION_BOTH,
+        current_price=price,
+        lower_bound=lower,
+        upper_bound=upper,
+        grid_levels=levels,
+        total_margin="1000",
+        user_auth=auth(user_id),
+    )
+
+
+async def fill_to_counter(
+    control: SimulatorControl,
+    observer: Observer,
+    symbol: str,
+    prefixes: set[str],
+    prices: tuple[str, str],
+    moves: int,
+) -> list[float]:
+    latencies: list[float] = []
+
+    def ours() -> set[str]:
+        return {cid for cid in observer.fill_ns if cid.split("-")[0] in prefixes}
+
+    for move in range(moves):
+        before = ours()
+        await control.set_price(symbol, prices[move % 2])
+        await observer.wait(lambda before=before: len(ours() - before) >= len(prefixes))
+        filled = ours() - before
+        await observer.wait(lambda filled=filled: all(counter_of(c) in observer.new_ns for c in filled))
+        latencies += [(observer.new_ns[counter_of(c)] - observer.fill_ns[c]) / 1e6 for c in filled]
+    return latencies
+
+
+async def throughput(call: Callable[[], Awaitable[Any]], concurrency: int, seconds: float) -> float:
+    count = 0
+    deadline = time.monotonic() + seconds
+
+    async def worker() -> None:
+        nonlocal count
+        while time.monotonic() < deadline:
+            await call()
+            count += 1
+
+    started = time.monotonic()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return count / (time.monotonic() - started)
+
+
+async def echo_server() -> tuple[grpc.aio.Server, int]:
+    async def echo(request: bytes, context: Any) -> bytes:
+        return request
+
+    handler = grpc.method_handlers_generic_handler(
+        "bench.Echo", {"Echo": grpc.unary_unary_rpc_method_handler(echo)}
+    )
+    server = grpc.aio.server()
+    server.add_generic_rpc_handlers((handler,))
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    return server, port
+
+
+async def main(args: argparse.Namespace) -> None:
+    configure_logging("ERROR")
+    rows: list[tuple[str, str]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        async with simulator_process() as sim:
+            exchange_config = OrderlyConfig(
+                rest_url=sim["rest_url"],
+                public_ws_url=sim["public_ws_url"],
+                private_ws_url=sim["private_ws_url"],
+                credentials=OrderlyCredentials(sim["account_id"], sim["orderly_key"], sim["orderly_secret"]),
+                rate_limits=NO_LIMITS,
+                reconcile_interval_ms=0,
+            )
+            settings = replace(Settings(), grpc_port=0, rest_port=0, data_dir=Path(tmp))
+            app = Application(settings, exchange_config=exchange_config)
+            await app.start()
+            observer_exchange = OrderlyExchange(exchange_config)
+            await observer_exchange.start()
+            observer = Observer(observer_exchange)
+            control = SimulatorControl(sim["rest_url"])
+            channel = grpc.aio.insecure_channel(app.grpc_target)
+            stub = grid_service_pb2_grpc.GridServiceStub(channel)
+            try:
+                # One session on ETH: latency, then WatchFills fan-out on it.
+                eth = (
+                    await stub.StartGrid(request(user(0), "PERP_ETH_USDC", "2500", "2300", "2700", 5))
+                ).grid
+                eth_prefix = eth.open_orders[0].client_order_id.split("-")[0]
+                single = await fill_to_counter(
+                    control, observer, ETH, {eth_prefix}, ("2390", "2510"), args.moves
+                )
+                rows.append(
+                    (
+                        "fill -> counter order, 1 session  p50 / p99",
+                        f"{pct(single, 0.5):.2f} / {pct(single, 0.99):.2f} ms",
+                    )
+                )
+
+                subscribers: list[list[float]] = []
+                streams = []
+                for _ in range(args.subscribers):
+                    stream = stub.WatchFills(
+                        grid_service_pb2.WatchFillsRequest(session_id=eth.session_id, user_auth=auth(user(0)))
+                    )
+                    while not (await stream.read()).HasField("replay_complete"):
+                        pass  # the stored fills; live from the marker on
+                    streams.append(stream)
+                delivery: list[float] = []
+
+                async def drain(stream: Any, wanted: int) -> None:
+                    for _ in range(wanted):
+                        message = await stream.read()
+                        now = time.monotonic_ns()
+                        fill = message.fill
+                        sent = observer.fill_key_ns.get((fill.order_id, fill.trade_id))
+                        if sent is not None:
+                            delivery.append((now - sent) / 1e6)
+
+                moves = max(4, args.moves // 2)
+                drains = [asyncio.create_task(drain(stream, moves)) for stream in streams]
+                await fill_to_counter(
+                    control,
+                    observer,
+                    ETH,
+                    {eth_prefix},
+                    ("2390", "2510") if args.moves % 2 == 0 else ("2510", "2390"),
+                    moves,
+                )
+                await asyncio.wait_for(asyncio.gather(*drains), 60)
+                for stream in streams:
+                    stream.cancel()
+                rows.append(
+                    (
+                        f"WatchFills delivery, {args.subscribers} subscribers  p50 / p99",
+                        f"{pct(delivery, 0.5):.2f} / {pct(delivery, 0.99):.2f} ms",
+                    )
+                )
+                del subscribers
+
+                # Many sessions on BTC, each of its own user.
+                prefixes: set[str] = set()
+                for i in range(args.sessions):
+                    grid = (
+                        await stub.StartGrid(request(user(i + 1), "BTCUSDT", "42500", "40000", "45000", 6))
+                    ).grid
+                    prefixes.add(grid.open_orders[0].client_order_id.split("-")[0])
+                many = await fill_to_counter(
+                    control, observer, BTC, prefixes, ("41950", "43050"), max(2, args.moves // 10)
+                )
+                rows.append(
+                    (
+                        f"fill -> counter order, {args.sessions} sessions  p50 / p99",
+                        f"{pct(many, 0.5):.2f} / {pct(many, 0.99):.2f} ms",
+                    )
+                )
+
+                # The gRPC edge: GetGrid vs a bare echo, same concurrency, same run.
+                get = grid_service_pb2.GetGridRequest(session_id=eth.session_id, user_auth=auth(user(0)))
+                getgrid_rps = await throughput(lambda: stub.GetGrid(get), args.concurrency, args.seconds)
+                echo, echo_port = await echo_server()
+                async with grpc.aio.insecure_channel(f"127.0.0.1:{echo_port}") as echo_channel:
+                    echo_call = echo_channel.unary_unary("/bench.Echo/Echo")
+                    payload = get.SerializeToString()
+                    echo_rps = await throughput(lambda: echo_call(payload), args.concurrency, args.seconds)
+                await echo.stop(None)
+                rows.append(
+                    (f"GetGrid req/s over gRPC (concurrency {args.concurrency})", f"{getgrid_rps:,.0f}")
+                )
+                rows.append(
+                    (f"bare grpc.aio echo req/s (concurrency {args.concurrency})", f"{echo_rps:,.0f}")
+                )
+                rows.append(("GetGrid / echo throughput ratio", f"{getgrid_rps / echo_rps:.2f}"))
+
+                grpc_ms: list[float] = []
+                rest_ms: list[float] = []
+                params = {
+                    "user_auth.user_id": user(0),
+                    "user_auth.signature": "0x11",
+                    "user_auth.timestamp": "1",
+                    "user_auth.nonce": "n",
+                }
+                async with aiohttp.ClientSession() as http:
+                    url = f"{app.rest_url}/api/grid/status/{eth.session_id}"
+                    for _ in range(args.samples):
+                        started = time.perf_counter()
+                        await stub.GetGrid(get)
+                        grpc_ms.append((time.perf_counter() - started) * 1000)
+                        started = time.perf_counter()
+                        async with http.get(url, params=params) as response:
+                            await response.read()
+                            assert response.status == 200
+                        rest_ms.append((time.perf_counter() - started) * 1000)
+                g50, r50 = statistics.median(grpc_ms), statistics.median(rest_ms)
+                rows.append(
+                    (
+                        "GetGrid latency p50 gRPC / REST",
+                        f"{g50:.2f} / {r50:.2f} ms (REST/gRPC {r50 / g50:.2f}x)",
+                    )
+                )
+            finally:
+                await channel.close()
+                await control.close()
+                observer.task.cancel()
+                await observer_exchange.close()
+                await app.stop(grace_s=1.0)
+    width = max(len(name) for name, _ in rows)
+    print(f"{'service benchmark (simulator in its own process, loopback)'.ljust(width)}  value")
+    print("-" * (width + 30))
+    for name, value in rows:
+        print(f"{name.ljust(width)}  {value}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--moves", type=int, default=40, help="price moves for the 1-session latency")
+    parser.add_argument("--sessions", type=int, default=100)
+    parser.add_argument("--subscribers", type=int, default=100)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--samples", type=int, default=300)
+    asyncio.run(main(parser.parse_args()))

@@ -1,0 +1,227 @@
+"""`gridctl`: operate orderly-grid sessions from a terminal, built only on the SDK.
+
+    gridctl preview --ticker BTCUSDT --lower 40000 --upper 45000 --levels 6 --margin 1000 --price 42500
+    gridctl start   (same flags)          gridctl stop SESSION_ID [--close-position]
+    gridctl status SESSION_ID             gridctl list [--status RUNNING]
+    gridctl summaries [--since 2026-01-01]  gridctl watch [SESSION_ID] [--after-seq N]
+
+The wallet key comes from ORDERLY_GRID_WALLET_KEY or a keystore file (--keystore FILE or
+ORDERLY_GRID_KEYSTORE; password from ORDERLY_GRID_KEYSTORE_PASSWORD or a prompt), never from an
+argument. Exit status: 0 success, 1 the service refused or failed (reason printed), 2 usage or
+configuration error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import os
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import TextIO
+
+from orderly_grid import cli_live, cli_render
+from orderly_grid.client import DEFAULT_TARGET, GridClient, MissingWalletError
+from orderly_grid.errors import GridError
+from orderly_grid.params import GridParams
+from orderly_grid.signing import DEFAULT_DOMAIN
+from orderly_grid.wallet import Wallet, WalletError, load_wallet
+
+TARGET_ENV = "GRIDCTL_TARGET"
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+GRID_STATUSES = ("STARTING", "WAITING_TRIGGER", "RUNNING", "STOPPING", "STOPPED", "FAILED")
+
+
+def _decimal(text: str) -> Decimal:
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a decimal number") from None
+    if not value.is_finite():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return value
+
+
+def _time_ms(text: str) -> int:
+    """Milliseconds since the epoch, or an ISO 8601 date/time (UTC unless it names a zone)."""
+    if text.isdigit():
+        return int(text)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is neither ms since the epoch nor an ISO date") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1000)
+
+
+def _add_grid_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--ticker", required=True, help="BTCUSDT or a native symbol such as PERP_BTC_USDC")
+    parser.add_argument("--lower", required=True, type=_decimal, help="lower bound (price)")
+    parser.add_argument("--upper", required=True, type=_decimal, help="upper bound (price)")
+    parser.add_argument("--levels", required=True, type=int, help="number of price lines incl. both bounds")
+    parser.add_argument("--margin", required=True, type=_decimal, help="total margin (USDC)")
+    parser.add_argument("--price", required=True, type=_decimal, help="current price the grid is laid around")
+    parser.add_argument("--direction", default="BOTH", choices=("LONG", "SHORT", "BOTH"), type=str.upper)
+    parser.add_argument(
+        "--grid-type", default="ARITHMETIC", choices=("ARITHMETIC", "GEOMETRIC"), type=str.upper
+    )
+    parser.add_argument("--ratio", type=_decimal, help="line ratio for GEOMETRIC grids, in [0.01, 0.1]")
+    parser.add_argument("--leverage", type=int, default=1)
+    parser.add_argument("--trigger", type=_decimal, help="wait until the mark price crosses this")
+    parser.add_argument("--stop-loss", type=_decimal, help="stop when the mark falls to this")
+    parser.add_argument("--take-profit", type=_decimal, help="stop when the mark rises to this")
+    parser.add_argument("--close-on-stop", action="store_true", help="close the position on any stop")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    # No abbreviations: `--key` must not quietly mean `--keystore`.
+    parser = argparse.ArgumentParser(
+        prog="gridctl", description="Operate orderly-grid sessions.", allow_abbrev=False
+    )
+    parser.add_argument(
+        "--target",
+        default=os.environ.get(TARGET_ENV, DEFAULT_TARGET),
+        help=f"gRPC address of the service (default ${TARGET_ENV} or {DEFAULT_TARGET})",
+    )
+    parser.add_argument(
+        "--keystore",
+        help="encrypted keystore JSON file (password: $ORDERLY_GRID_KEYSTORE_PASSWORD or prompt)",
+    )
+    parser.add_argument("--json", action="store_true", help="print responses as JSON (fills as JSON lines)")
+    parser.add_argument("--timeout", type=float, default=10.0, help="deadline of each read, in seconds")
+    parser.add_argument(
+        "--write-timeout", type=float, default=60.0, help="deadline of start and stop, in seconds"
+    )
+    parser.add_argument("--domain", default=DEFAULT_DOMAIN, help="signing domain the server expects")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        return commands.add_parser(name, help=help_text, allow_abbrev=False)
+
+    _add_grid_flags(command("preview", "show the lines and orders of a grid, start nothing"))
+    _add_grid_flags(command("start", "start a grid session"))
+
+    stop = command("stop", "stop a session: cancel its orders")
+    stop.add_argument("session_id")
+    close = stop.add_mutually_exclusive_group()
+    close.add_argument("--close-position", dest="close_position", action="store_const", const=True)
+    close.add_argument("--keep-position", dest="close_position", action="store_const", const=False)
+
+    status = command("status", "the full state of one session")
+    status.add_argument("session_id")
+
+    listing = command("list", "your sessions, newest first")
+    listing.add_argument("--status", choices=GRID_STATUSES, type=str.upper)
+
+    summaries = command("summaries", "session summaries with totals")
+    summaries.add_argument("--status", choices=GRID_STATUSES, type=str.upper)
+    summaries.add_argument("--since", type=_time_ms, default=0, help="created at or after (ms or ISO date)")
+    summaries.add_argument("--until", type=_time_ms, default=0, help="created before (ms or ISO date)")
+
+    watch = command("watch", "live fills and PnL (all sessions, or one)")
+    watch.add_argument("session_id", nargs="?", default="")
+    watch.add_argument("--after-seq", type=int, default=0, help="resume after this fill seq (0: replay all)")
+    watch.add_argument("--limit", type=int, help="exit after this many fills")
+    return parser
+
+
+def grid_params(args: argparse.Namespace) -> GridParams:
+    return GridParams(
+        ticker=args.ticker,
+        lower_bound=args.lower,
+        upper_bound=args.upper,
+        grid_levels=args.levels,
+        total_margin=args.margin,
+        current_price=args.price,
+        direction=args.direction,
+        grid_type=args.grid_type,
+        grid_ratio=args.ratio,
+        leverage=args.leverage,
+        trigger_price=args.trigger,
+        stop_loss_price=args.stop_loss,
+        take_profit_price=args.take_profit,
+        close_position_on_stop=args.close_on_stop,
+    )
+
+
+async def run(args: argparse.Namespace, wallet: Wallet | None, out: TextIO, err: TextIO) -> int:
+    """Run one parsed command; returns the exit status."""
+    async with GridClient(
+        args.target,
+        wallet=wallet,
+        domain=args.domain,
+        timeout_s=args.timeout,
+        write_timeout_s=args.write_timeout,
+    ) as client:
+        command = args.command
+        if command == "preview":
+            preview = await client.preview_grid(grid_params(args))
+            out.write((cli_render.as_json(preview) if args.json else cli_render.preview_text(preview)) + "\n")
+        elif command == "start":
+            params = grid_params(args)
+            if args.json:
+                grid = await client.start_grid(params)
+            else:
+                grid = await cli_live.start_with_progress(client, params, err)
+            out.write((cli_render.as_json(grid) if args.json else cli_render.grid_text(grid)) + "\n")
+        elif command in ("stop", "status"):
+            if command == "stop":
+                grid = await client.stop_grid(args.session_id, close_position=args.close_position)
+            else:
+                grid = await client.get_grid(args.session_id)
+            out.write((cli_render.as_json(grid) if args.json else cli_render.grid_text(grid)) + "\n")
+        elif command == "list":
+            grids = [g async for g in client.iter_grids(status=args.status)]
+            if args.json:
+                out.write(cli_render.json_list("grids", grids) + "\n")
+            else:
+                out.write(cli_render.grids_table(grids) + "\n")
+        elif command == "summaries":
+            response = await client.list_summaries(
+                status=args.status, start_time_ms=args.since, end_time_ms=args.until, page_size=500
+            )
+            out.write(
+                (cli_render.as_json(response) if args.json else cli_render.summaries_text(response)) + "\n"
+            )
+        elif command == "watch":
+            await cli_live.watch(
+                client,
+                args.session_id,
+                args.after_seq,
+                out,
+                err,
+                json_lines=args.json,
+                limit=args.limit,
+                emit_json=cli_render.as_json_line,
+            )
+        out.flush()
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)  # exits with 2 on a usage error
+    out, err = sys.stdout, sys.stderr
+    try:
+        # Prompt for a keystore password only when someone can answer.
+        prompt = getpass.getpass if sys.stdin.isatty() else None
+        wallet = None if args.command == "preview" else load_wallet(keystore=args.keystore, prompt=prompt)
+        return asyncio.run(run(args, wallet, out, err))
+    except GridError as exc:
+        err.write(cli_render.error_text(exc) + "\n")
+        return EXIT_FAILED
+    except (WalletError, MissingWalletError, ValueError) as exc:
+        err.write(f"gridctl: {exc}\n")
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        # Ctrl-C: the running call was cancelled and the stream closed; quitting `watch` is success.
+        err.write("\n")
+        return EXIT_OK if args.command == "watch" else 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

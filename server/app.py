@@ -1,0 +1,239 @@
+"""`orderly-grid serve`: the store, the exchange, the grid service, the gRPC server and the REST shim
+in one process.
+
+Without ORDERLY_* credentials the exchange is the built-in simulator, started in-process on a free
+loopback port; the real Orderly adapter talks to it over sockets exactly as it would to Orderly
+(trading is SIMULATED, and the log says so). Shutdown (SIGTERM/SIGINT) ends the WatchFills streams,
+stops accepting RPCs and lets in-flight ones finish (the grace period), then stops the session
+runners WITHOUT stopping the sessions (they stay RUNNING in the store and resume on the next start),
+and closes the exchange and the store.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import signal
+from dataclasses import replace
+from typing import Any
+
+from server.exchange import ExchangeError, OrderlyConfig, OrderlyCredentials, OrderlyExchange
+from server.exchange import constants as c
+from server.grpc_server import GrpcServer
+from server.grpc_service import Authenticator, GridServicer, format_only_authenticator
+from server.health import HealthService
+from server.logs import configure_logging, get_logger
+from server.metrics import ServiceMetrics
+from server.rest import RestShim
+from server.service.grid_service import GridService
+from server.service.runner import RunnerSettings
+from server.settings import Settings, SettingsError
+from server.simulator import RunningSimulator, SimulatorConfig, run_simulator
+from server.store import Store, open_store
+
+log = get_logger(__name__)
+
+# The simulated venue of `serve` without credentials: a random walk of the mark price every second,
+# so a demo grid actually trades.
+SIMULATOR_CONFIG = SimulatorConfig(port=0, walk_interval_ms=1_000)
+SYSTEM_INFO_PATH = "/v1/public/system_info"
+
+
+def simulator_exchange_config(sim: RunningSimulator) -> OrderlyConfig:
+    account = sim.account
+    return OrderlyConfig(
+        rest_url=sim.rest_url,
+        public_ws_url=sim.public_ws_url,
+        private_ws_url=sim.private_ws_url,
+        credentials=OrderlyCredentials(account.account_id, account.orderly_key, account.orderly_secret),
+    )
+
+
+def orderly_exchange_config(settings: Settings) -> OrderlyConfig:
+    overrides: dict[str, Any] = {}
+    for name in ("orderly_rest_url", "orderly_public_ws_url", "orderly_private_ws_url"):
+        value = getattr(settings, name)
+        if value is not None:
+            overrides[name.removeprefix("orderly_")] = value
+    credentials = OrderlyCredentials(
+        settings.orderly_account_id or "", settings.orderly_key or "", settings.orderly_secret or ""
+    )
+    return replace(OrderlyConfig(credentials=credentials), **overrides)
+
+
+class Application:
+    """Everything `serve` runs, startable and stoppable as one (tests start it on port 0).
+
+    `simulator` and `store`, when given, are the caller's: they survive `stop()` so a test can
+    restart the service against the same venue and the same data.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        simulator: RunningSimulator | None = None,
+        store: Store | None = None,
+        exchange_config: OrderlyConfig | None = None,
+        runner_settings: RunnerSettings | None = None,
+        with_rest: bool = True,
+        subscriber_queue_size: int = 1024,
+        authenticator: Authenticator = format_only_authenticator,
+    ) -> None:
+        self.settings = settings
+        self.metrics = ServiceMetrics()
+        self.simulator = simulator
+        self.store = store
+        self._own_store = store is None
+        self._exchange_config = exchange_config
+        self._runner_settings = runner_settings
+        self._with_rest = with_rest
+        self._subscriber_queue_size = subscriber_queue_size
+        self._authenticator = authenticator
+        self._stack = contextlib.AsyncExitStack()
+        self.exchange: OrderlyExchange | None = None
+        self.service: GridService | None = None
+        self.grpc: GrpcServer | None = None
+        self.rest: RestShim | None = None
+        self.grpc_port = 0
+        self.rest_port = 0
+
+    @property
+    def grpc_target(self) -> str:
+        return f"127.0.0.1:{self.grpc_port}"
+
+    @property
+    def rest_url(self) -> str:
+        return f"http://127.0.0.1:{self.rest_port}"
+
+    async def start(self) -> None:
+        try:
+            await self._start()
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _start(self) -> None:
+        settings = self.settings
+        if self.store is None:
+            self.store = await open_store(settings.mongodb_uri, settings.data_dir)
+        config = self._exchange_config
+        if config is None:
+            if settings.use_simulator:
+                if self.simulator is None:
+                    self.simulator = await self._stack.enter_async_context(run_simulator(SIMULATOR_CONFIG))
+                log.warning(
+                    "trading_is_simulated",
+                    detail="no ORDERLY_* credentials: trading on the built-in exchange simulator",
+                    simulator_url=self.simulator.rest_url,
+                )
+                config = simulator_exchange_config(self.simulator)
+            else:
+                config = orderly_exchange_config(settings)
+                log.info("trading_on_orderly", rest_url=config.rest_url)
+        self.exchange = OrderlyExchange(config)
+        await self.exchange.start()
+        self.service = GridService(
+            self.store, self.exchange, self.metrics, runner_settings=self._runner_settings
+        )
+        await self.service.start()
+        health = HealthService(self.metrics)
+        health.add_check("store", self._store_ready)
+        health.add_check("exchange_rest", self._exchange_rest_ready)
+        health.add_check("exchange_ws", self._exchange_ws_ready)
+        self.grpc = GrpcServer(
+            [GridServicer(self.service, self._authenticator).register], metrics=self.metrics, health=health
+        )
+        self.grpc_port = await self.grpc.start(settings.grpc_host, settings.grpc_port)
+        if self._with_rest:
+            self.rest_port = await self._start_rest()
+        log.info("serving", grpc_port=self.grpc_port, rest_port=self.rest_port, store=self.store.backend)
+
+    async def _start_rest(self) -> int:
+        self.rest = RestShim(grpc_target=self.settings.grpc_target or self.grpc_target)
+        return await self.rest.start(self.settings.rest_host, self.settings.rest_port)
+
+    async def _store_ready(self) -> tuple[bool, str]:
+        if self.store is None:
+            return False, "not open"
+        status = await self.store.health()
+        return status.ok, f"{status.backend}: {status.detail}"
+
+    async def _exchange_rest_ready(self) -> tuple[bool, str]:
+        if self.exchange is None:
+            return False, "not started"
+        try:  # one unsigned, unretried request: is the venue's REST API answering at all?
+            await self.exchange.rest.request("GET", SYSTEM_INFO_PATH, costs={c.PUBLIC_READ: 1}, signed=False)
+        except ExchangeError as exc:
+            return False, f"{type(exc).__name__} (code={exc.code}, http_status={exc.http_status})"
+        return True, "system_info answered"
+
+    async def _exchange_ws_ready(self) -> tuple[bool, str]:
+        stream = self.exchange.private_stream if self.exchange is not None else None
+        if stream is None:
+            return False, "not started"
+        connected = stream.connected.is_set()
+        return connected, "private stream connected" if connected else "private stream reconnecting"
+
+    async def stop(self, grace_s: float | None = None) -> None:
+        """Graceful: end streams, drain RPCs for `grace_s`, stop runners (sessions stay RUNNING),
+        close the exchange, the store (if ours) and the simulator (if ours)."""
+        grace = self.settings.shutdown_grace_s if grace_s is None else grace_s
+        if self.service is not None:
+            self.service.begin_shutdown()
+        if self.rest is not None:
+            await self.rest.stop()
+            self.rest = None
+        if self.grpc is not None:
+            await self.grpc.stop(grace)
+            self.grpc = None
+        if self.service is not None:
+            await self.service.close()
+            self.service = None
+        if self.exchange is not None:
+            await self.exchange.close()
+            self.exchange = None
+        if self.store is not None and self._own_store:
+            await self.store.close()
+            self.store = None
+        await self._stack.aclose()
+        log.info("stopped")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--grpc-port", type=int, default=None, help="gRPC port (default GRID_GRPC_PORT or 50051)"
+    )
+    parser.add_argument(
+        "--rest-port", type=int, default=None, help="REST port (default GRID_REST_PORT or 8001)"
+    )
+
+
+async def serve(settings: Settings) -> None:
+    app = Application(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await app.start()
+    print(f"orderly-grid serving gRPC on {app.grpc_target} and REST on {app.rest_url}", flush=True)
+    await stop.wait()
+    log.info("shutdown_requested")
+    await app.stop()
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        settings = Settings.from_env(os.environ)
+    except SettingsError as exc:
+        print(f"orderly-grid serve: {exc}")
+        return 2
+    if args.grpc_port is not None:
+        settings = replace(settings, grpc_port=args.grpc_port)
+    if args.rest_port is not None:
+        settings = replace(settings, rest_port=args.rest_port)
+    configure_logging(settings.log_level)
+    asyncio.run(serve(settings))
+    return 0

@@ -1,0 +1,34 @@
+"""The service layer: grid sessions over the store and the exchange, shared by the API edges.
+
+- `GridService` (grid_service): StartGrid, StopGrid, GetGrid, ListGrids, summaries, PreviewGrid,
+  WatchFills; resumes unfinished sessions on start, leaves them running in the store on close.
+- `SessionRunner` (runner) + `Session` (session): one ordered loop per session driving the engine;
+  every state change persisted before it is acknowledged, fills appended exactly once.
+- `EventRouter` (router): the exchange's account-wide events to the sessions they concern.
+- `FillBroker` (fill_broker): live fills to WatchFills subscribers, never blocking a session.
+- `authenticate` (auth): TEMPORARY format-only check of user_auth.user_id (issue 6 plugs in here).
+"""
+
+from server.service.auth import UserAuth, authenticate
+from server.service.fill_broker import FillBroker
+from server.service.fill_stream import ReplayComplete
+from server.service.grid_input import GridConfigInput
+from server.service.grid_service import GridService
+from server.service.router import EventRouter
+from server.service.runner import RunnerSettings, SessionRunner
+from server.service.views import FillView, GridView, PreviewView
+
+__all__ = [
+    "EventRouter",
+    "FillBroker",
+    "FillView",
+    "GridConfigInput",
+    "GridService",
+    "GridView",
+    "PreviewView",
+    "ReplayComplete",
+    "RunnerSettings",
+    "SessionRunner",
+    "UserAuth",
+    "authenticate",
+]

@@ -1,0 +1,138 @@
+"""A grid configuration as the API receives it (decimal text, optional enums), and its translation
+into the engine's GridConfig with errors that name the API's field and the rule broken.
+
+The API names a few fields differently from the engine (`lower_bound` is the engine's `lower_price`);
+`API_FIELD_NAMES` maps the engine's names back so a client always sees the field it sent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from engine import Direction, GridConfig, GridConfigError, GridType
+from engine.config import config_violations
+from server.api.errors import DomainError, ErrorReason, FieldViolation
+
+API_FIELD_NAMES = {"lower_price": "lower_bound", "upper_price": "upper_bound", "session_key": "ticker"}
+MAX_TICKER_LENGTH = 64
+
+
+@dataclass(frozen=True, slots=True)
+class GridConfigInput:
+    """`orderly_grid.v1.GridConfig` without protobuf. Decimals are text ("" = not set); an enum that
+    was not set (UNSPECIFIED) is None."""
+
+    ticker: str
+    direction: Direction | None
+    current_price: str
+    upper_bound: str
+    lower_bound: str
+    grid_levels: int
+    total_margin: str
+    grid_type: GridType | None = None
+    grid_ratio: str = ""
+    leverage: int = 0
+    trigger_price: str = ""
+    stop_loss_price: str = ""
+    take_profit_price: str = ""
+    close_position_on_stop: bool = False
+
+
+def _decimal(name: str, text: str, violations: list[FieldViolation], *, required: bool) -> Decimal | None:
+    stripped = text.strip()
+    if not stripped:
+        if required:
+            violations.append(FieldViolation(name, 'is required (a decimal string such as "42500.5")'))
+        return None
+    try:
+        value = Decimal(stripped)
+    except InvalidOperation:
+        violations.append(FieldViolation(name, f"must be a decimal string, got {text!r}"))
+        return None
+    if not value.is_finite():
+        violations.append(FieldViolation(name, f"must be a finite decimal, got {text!r}"))
+        return None
+    return value
+
+
+def check_ticker(ticker: str) -> str:
+    text = ticker.strip()
+    if not text:
+        raise DomainError.invalid_field("ticker", "is required (e.g. BTCUSDT or PERP_BTC_USDC)")
+    if len(text) > MAX_TICKER_LENGTH or not all(ch.isalnum() or ch in "_-/:" for ch in text):
+        raise DomainError.invalid_field("ticker", "must be a symbol such as BTCUSDT or PERP_BTC_USDC")
+    return text
+
+
+def to_engine_config(source: GridConfigInput, session_key: str, symbol: str) -> GridConfig:
+    """The engine config for `source`, or DomainError INVALID_ARGUMENT listing every bad field."""
+    violations: list[FieldViolation] = []
+    if source.direction is None:
+        violations.append(FieldViolation("direction", "is required: LONG, SHORT or BOTH"))
+    grid_type = source.grid_type or GridType.ARITHMETIC
+    decimals = {
+        name: _decimal(name, getattr(source, name), violations, required=True)
+        for name in ("current_price", "upper_bound", "lower_bound", "total_margin")
+    }
+    optional = {
+        name: _decimal(name, getattr(source, name), violations, required=False)
+        for name in ("grid_ratio", "trigger_price", "stop_loss_price", "take_profit_price")
+    }
+    if violations:
+        raise invalid(violations)
+    config = GridConfig(
+        session_key=session_key,
+        symbol=symbol,
+        direction=source.direction or Direction.BOTH,
+        lower_price=decimals["lower_bound"] or Decimal(0),
+        upper_price=decimals["upper_bound"] or Decimal(0),
+        grid_levels=source.grid_levels,
+        current_price=decimals["current_price"] or Decimal(0),
+        total_margin=decimals["total_margin"] or Decimal(0),
+        grid_type=grid_type,
+        grid_ratio=optional["grid_ratio"] if grid_type is GridType.GEOMETRIC else None,
+        leverage=source.leverage or 1,
+        trigger_price=optional["trigger_price"],
+        stop_loss_price=optional["stop_loss_price"],
+        take_profit_price=optional["take_profit_price"],
+        close_position_on_stop=source.close_position_on_stop,
+    )
+    own = config_violations(config)
+    if own:
+        raise invalid([FieldViolation(API_FIELD_NAMES.get(f, f), rule) for f, rule in own])
+    return config
+
+
+def invalid(
+    violations: list[FieldViolation], reason: ErrorReason = ErrorReason.INVALID_ARGUMENT
+) -> DomainError:
+    message = "; ".join(f"{v.field}: {v.description}" for v in violations)
+    return DomainError(reason, message, field_violations=violations)
+
+
+def market_params_error(error: GridConfigError) -> DomainError:
+    """A config that is fine on its own but breaks the symbol's market rules (tick, minimum size or
+    notional, collapsing lines): INVALID_MARKET_PARAMS naming the API fields."""
+    violations = [FieldViolation(API_FIELD_NAMES.get(f, f), rule) for f, rule in error.violations]
+    return invalid(violations, ErrorReason.INVALID_MARKET_PARAMS)
+
+
+def input_to_dict(source: GridConfigInput) -> dict[str, object]:
+    """The request's config as stored with the session (JSON-compatible; enums by name)."""
+    return {
+        "ticker": source.ticker,
+        "direction": source.direction.value if source.direction is not None else "",
+        "current_price": source.current_price,
+        "upper_bound": source.upper_bound,
+        "lower_bound": source.lower_bound,
+        "grid_levels": source.grid_levels,
+        "total_margin": source.total_margin,
+        "grid_type": (source.grid_type or GridType.ARITHMETIC).value,
+        "grid_ratio": source.grid_ratio,
+        "leverage": source.leverage or 1,
+        "trigger_price": source.trigger_price,
+        "stop_loss_price": source.stop_loss_price,
+        "take_profit_price": source.take_profit_price,
+        "close_position_on_stop": source.close_position_on_stop,
+    }

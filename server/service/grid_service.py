@@ -1,0 +1,412 @@
+"""The service layer both API edges share: StartGrid, StopGrid, GetGrid, ListGrids, summaries,
+PreviewGrid and WatchFills over the store, the exchange and the running sessions.
+
+It owns the session runners (one per live session in this process), the event router that feeds
+them, and the fill broker that fans fills out to subscribers. Protobuf stops at the edge: inputs and
+outputs here are plain values (server.service.views), errors are DomainError.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from decimal import Decimal
+
+import structlog
+
+from engine import (
+    Command,
+    GridConfigError,
+    MarketRules,
+    SessionState,
+    pnl,
+    preview,
+    start,
+)
+from server.api.errors import DomainError, ErrorReason
+from server.exchange import Exchange, ExchangeError, SymbolError
+from server.metrics import ServiceMetrics
+from server.service import summaries
+from server.service.errors import (
+    MAX_PAGE_SIZE,
+    duplicate_session,
+    exchange_error,
+    not_owner,
+    page_size_of,
+    session_not_found,
+    shutting_down,
+    store_error,
+)
+from server.service.fill_broker import FillBroker
+from server.service.fill_stream import ReplayComplete, stream_fills
+from server.service.grid_input import (
+    GridConfigInput,
+    check_ticker,
+    input_to_dict,
+    market_params_error,
+    to_engine_config,
+)
+from server.service.router import EventRouter
+from server.service.runner import RunnerSettings, SessionRunner
+from server.service.session import SessionDeps
+from server.service.session_doc import Runtime, from_document, to_document
+from server.service.views import FillView, GridView, PreviewView
+from server.store import (
+    DuplicateSession,
+    InvalidRecord,
+    SessionRecord,
+    SessionStatus,
+    Store,
+    StoreError,
+)
+
+log = structlog.get_logger(__name__)
+
+_LIVE_STATUSES = (SessionStatus.PENDING, SessionStatus.RUNNING, SessionStatus.STOPPING)
+
+
+def wall_clock_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class GridService:
+    def __init__(
+        self,
+        store: Store,
+        exchange: Exchange,
+        metrics: ServiceMetrics,
+        *,
+        now_ms: Callable[[], int] = wall_clock_ms,
+        runner_settings: RunnerSettings | None = None,
+        subscriber_queue_size: int = 1024,
+    ) -> None:
+        self.store = store
+        self.exchange = exchange
+        self.metrics = metrics
+        self.now_ms = now_ms
+        self.broker = FillBroker(subscriber_queue_size)
+        self.router = EventRouter(exchange)
+        self._user_locks: dict[str, asyncio.Lock] = {}
+        self._runner_settings = runner_settings or RunnerSettings()
+        self._deps = SessionDeps(
+            store, exchange, self.broker, metrics, now_ms, self._user_lock, self._position_elsewhere
+        )
+        self._runners: dict[str, SessionRunner] = {}
+        self._starting: set[tuple[str, str]] = set()  # (user_id, symbol) being started
+        self._closing = False
+
+    def _user_lock(self, user_id: str) -> asyncio.Lock:
+        lock = self._user_locks.get(user_id)
+        if lock is None:
+            lock = self._user_locks[user_id] = asyncio.Lock()
+        return lock
+
+    def _position_elsewhere(self, session_id: str, symbol: str) -> Decimal:
+        return sum(
+            (
+                other.state.ledger.position
+                for other in self._runners.values()
+                if other.session_id != session_id and other.symbol == symbol
+            ),
+            Decimal(0),
+        )
+
+    # --- lifecycle --------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start routing venue events, then resume every unfinished session from the store."""
+        self.router.start()
+        records: list[SessionRecord] = []
+        for status in _LIVE_STATUSES:
+            token: str | None = None
+            while True:
+                page = await self.store.list_sessions(
+                    status=status, page_size=MAX_PAGE_SIZE, page_token=token
+                )
+                records.extend(page.items)
+                token = page.next_page_token
+                if token is None:
+                    break
+        # Every runner exists before any reconciles, so each sees the others' positions on its symbol.
+        launched = [self._launch(record) for record in records]
+
+        async def resume(runner: SessionRunner, caught_up: asyncio.Future[None]) -> None:
+            try:
+                await self.exchange.subscribe(runner.symbol)
+                await caught_up
+                log.info("session_resumed", session_id=runner.session_id, status=runner.record.status.value)
+            except Exception:
+                log.exception("session_resume_failed", session_id=runner.session_id)
+
+        await asyncio.gather(*(resume(runner, caught_up) for runner, caught_up in launched))
+        log.info("service_started", resumed=len(self._runners))
+
+    def begin_shutdown(self) -> None:
+        """Refuse new calls and end every WatchFills stream, so the gRPC server can drain."""
+        self._closing = True
+        self.broker.close()
+
+    async def close(self) -> None:
+        """Stop the runners WITHOUT stopping their sessions (they resume on the next start), and end
+        every WatchFills stream. The store and the exchange are the caller's to close."""
+        self._closing = True
+        self.broker.close()
+        await self.router.close()
+        await asyncio.gather(*(runner.close() for runner in tuple(self._runners.values())))
+        self._runners.clear()
+        self.metrics.active_sessions.set(0)
+
+    @property
+    def runners(self) -> tuple[SessionRunner, ...]:
+        """The sessions running in this process."""
+        return tuple(self._runners.values())
+
+    def _launch(
+        self, record: SessionRecord, opening: tuple[Command, ...] | None = None
+    ) -> tuple[SessionRunner, asyncio.Future[None]]:
+        """A runner for the session, its first item queued (the opening placement, or the catch-up
+        after a restart) BEFORE any venue event can be routed to it."""
+        state, runtime = from_document(record.engine_state)
+        runner = SessionRunner(record, state, runtime, self._deps, self._runner_settings)
+        first = runner.enqueue_open(opening) if opening is not None else runner.enqueue_resume()
+        runner.on_exit = self._on_runner_exit
+        self._runners[record.session_id] = runner
+        self.router.add(runner)
+        runner.start()
+        self.metrics.active_sessions.set(len(self._runners))
+        return runner, first
+
+    def _on_runner_exit(self, runner: SessionRunner) -> None:
+        self.router.remove(runner)
+        if self._runners.get(runner.session_id) is runner:
+            del self._runners[runner.session_id]
+        self.metrics.active_sessions.set(len(self._runners))
+
+    def _check_open(self) -> None:
+        if self._closing:
+            raise shutting_down()
+
+    # --- StartGrid / StopGrid ---------------------------------------------------------------------
+
+    async def start_grid(self, user_id: str, source: GridConfigInput) -> GridView:
+        """Validate (bad fields first, then the duplicate check), record the session, place the
+        opening orders; returns once the venue accepted them all. `user_id` is the authenticated
+        caller (the API edge authenticates, see server.service.auth)."""
+        self._check_open()
+        ticker = check_ticker(source.ticker)
+        session_id = f"{user_id}_{ticker}"
+        symbol, rules = await self._symbol_rules(ticker)
+        now_ms = self.now_ms()
+        # The prefix of the client_order_ids hashes the session key: a new run of the same session id
+        # gets ids that never collide with an old run's leftovers.
+        config = to_engine_config(source, f"{session_id}@{now_ms}", symbol)
+        try:
+            state, commands = start(config, rules)
+        except GridConfigError as exc:
+            raise market_params_error(exc) from None
+        # One live grid per user and symbol (the proto's rule), whichever ticker spelling names it.
+        key = (user_id, symbol)
+        if key in self._starting or any(
+            (r.record.user_id, r.symbol) == key or r.session_id == session_id for r in self._runners.values()
+        ):
+            raise duplicate_session(session_id)
+        self._starting.add(key)
+        try:
+            return await self._start_grid(user_id, session_id, source, state, commands, now_ms)
+        finally:
+            self._starting.discard(key)
+
+    async def _start_grid(
+        self,
+        user_id: str,
+        session_id: str,
+        source: GridConfigInput,
+        state: SessionState,
+        commands: tuple[Command, ...],
+        now_ms: int,
+    ) -> GridView:
+        symbol = state.config.symbol
+        runtime = Runtime()
+        record = SessionRecord(
+            session_id=session_id,
+            user_id=user_id,
+            symbol=symbol,
+            status=SessionStatus.PENDING,
+            config=input_to_dict(source),
+            engine_state=to_document(state, runtime),
+            created_at_ms=now_ms,
+            updated_at_ms=now_ms,
+        )
+        try:
+            record = await self.store.create_session(record)
+        except DuplicateSession:
+            raise duplicate_session(session_id) from None
+        except StoreError as exc:
+            raise store_error(exc) from exc
+        structlog.contextvars.bind_contextvars(session_id=session_id)
+        runner, opened = self._launch(record, commands)
+        try:
+            await self.exchange.subscribe(symbol)
+        except ExchangeError as exc:
+            log.warning("mark_price_subscribe_failed", error=str(exc))
+        await opened
+        log.info("grid_started", symbol=symbol, orders=len(commands))
+        return self._view(runner.record, runner)
+
+    async def _symbol_rules(self, ticker: str) -> tuple[str, MarketRules]:
+        try:
+            symbol = await self.exchange.resolve_symbol(ticker)
+            return symbol, await self.exchange.get_market_rules(symbol)
+        except (ExchangeError, SymbolError) as exc:
+            raise exchange_error(exc) from exc
+
+    async def stop_grid(self, user_id: str, session_id: str, close_position: bool | None) -> GridView:
+        self._check_open()
+        record = await self._owned_session(session_id, user_id)
+        if record.status.is_finished:
+            raise DomainError(
+                ErrorReason.SESSION_ALREADY_STOPPED,
+                f"session {session_id} is already {record.status.value}",
+                metadata={"session_id": session_id, "status": record.status.value},
+            )
+        runner = self._runners.get(session_id)
+        if runner is None:  # unfinished in the store but not running here: take it over first
+            runner, caught_up = self._launch(record)
+            await caught_up
+        close = (
+            bool(close_position)
+            if close_position is not None
+            else bool(record.config.get("close_position_on_stop"))
+        )
+        structlog.contextvars.bind_contextvars(session_id=session_id)
+        await runner.stop(close)
+        log.info(
+            "grid_stopped",
+            cancelled=runner.runtime.cancelled_orders,
+            closed=str(runner.runtime.closed_quantity),
+        )
+        return self._view(runner.record, runner)
+
+    # --- reads ------------------------------------------------------------------------------------
+
+    async def get_grid(self, user_id: str, session_id: str) -> GridView:
+        runner = self._runners.get(session_id)
+        if runner is not None:  # a live session: its runner holds the latest record and state
+            if runner.record.user_id != user_id:
+                raise not_owner(session_id)
+            return self._view(runner.record, runner)
+        record = await self._owned_session(session_id, user_id)
+        return self._view(record, None)
+
+    async def list_grids(
+        self,
+        signer: str,
+        user_id: str,
+        status: SessionStatus | None,
+        page_size: int,
+        page_token: str,
+    ) -> tuple[list[GridView], str]:
+        self._require_self(signer, user_id)
+        try:
+            page = await self.store.list_sessions(
+                user_id=signer,
+                status=status,
+                page_size=page_size_of(page_size),
+                page_token=page_token or None,
+            )
+        except InvalidRecord as exc:
+            raise store_error(exc) from None
+        except StoreError as exc:
+            raise store_error(exc) from exc
+        views = [self._view(record, self._runners.get(record.session_id)) for record in page.items]
+        return views, page.next_page_token or ""
+
+    async def list_summaries(
+        self,
+        signer: str,
+        user_id: str,
+        status: SessionStatus | None,
+        start_time_ms: int,
+        end_time_ms: int,
+        page_size: int,
+        page_token: str,
+    ) -> tuple[list[summaries.SummaryView], str, summaries.SummaryTotals]:
+        self._require_self(signer, user_id)
+        if start_time_ms < 0 or end_time_ms < 0:
+            raise DomainError.invalid_field("start_time", "must be >= 0 (ms since the epoch)")
+        if end_time_ms and start_time_ms and end_time_ms < start_time_ms:
+            raise DomainError.invalid_field("end_time", "must not be earlier than start_time")
+        query = summaries.SummaryQuery(signer, status, start_time_ms or None, end_time_ms or None)
+        offset = summaries.decode_offset(page_token, query)
+        size = page_size_of(page_size)
+        try:
+            views = await summaries.collect(
+                self.store, query, lambda r: self._view(r, self._runners.get(r.session_id))
+            )
+        except StoreError as exc:
+            raise store_error(exc) from exc
+        page = views[offset : offset + size]
+        token = summaries.encode_offset(offset + size, query) if offset + size < len(views) else ""
+        return page, token, summaries.totals(views)
+
+    async def preview_grid(self, source: GridConfigInput) -> PreviewView:
+        ticker = check_ticker(source.ticker)
+        symbol, rules = await self._symbol_rules(ticker)
+        config = to_engine_config(source, "preview", symbol)
+        try:
+            result = preview(config, rules)
+        except GridConfigError as exc:
+            raise market_params_error(exc) from None
+        return PreviewView(symbol, result, rules, config.leverage, config.maker_fee_rate)
+
+    async def watch_fills(
+        self, user_id: str, session_id: str, after_seq: int
+    ) -> AsyncIterator[FillView | ReplayComplete]:
+        """The stream of WatchFills (see server.service.fill_stream): the checks run at once, the
+        stream is what the returned iterator yields."""
+        self._check_open()
+        if after_seq < 0:
+            raise DomainError.invalid_field("after_seq", "must be >= 0")
+        symbols: dict[str, str] = {}
+        if session_id:
+            record = await self._owned_session(session_id, user_id)
+            symbols[record.session_id] = record.symbol
+        subscription = self.broker.subscribe(user_id, session_id or None)  # BEFORE the replay is read
+        return stream_fills(self.store, subscription, user_id, session_id or None, after_seq, symbols)
+
+    # --- helpers ----------------------------------------------------------------------------------
+
+    async def _owned_session(self, session_id: str, user_id: str) -> SessionRecord:
+        if not session_id:
+            raise DomainError.invalid_field("session_id", "is required")
+        try:
+            record = await self.store.get_session(session_id)
+        except StoreError as exc:
+            raise store_error(exc) from exc
+        if record is None:
+            raise session_not_found(session_id)
+        if record.user_id != user_id:
+            raise not_owner(session_id)
+        return record
+
+    @staticmethod
+    def _require_self(signer: str, user_id: str) -> None:
+        if user_id and user_id.lower() != signer:
+            raise DomainError(
+                ErrorReason.PERMISSION_DENIED, "user_id: only the signer's own sessions are listed"
+            )
+
+    def _view(self, record: SessionRecord, runner: SessionRunner | None) -> GridView:
+        live = runner is not None and not runner.finished.is_set()
+        if runner is not None:
+            state, runtime = runner.state, runner.runtime
+            record = runner.record if runner.record.version >= record.version else record
+        else:
+            state, runtime = from_document(record.engine_state)
+        mark: Decimal | None = runner.last_mark if live and runner is not None else None
+        if mark is None:
+            mark = Decimal(runtime.mark_price) if runtime.mark_price else state.config.current_price
+        end_ms = record.stopped_at_ms or self.now_ms()
+        report = pnl(state, mark, max(0, end_ms - record.created_at_ms))
+        return GridView(record=record, state=state, pnl=report, mark_price=mark, config=dict(record.config))

@@ -1,0 +1,85 @@
+"""Routes the exchange's account-wide event stream to the sessions it concerns.
+
+Order events and fills go to the one session whose client_order_id prefix they carry; mark prices
+and venue snapshots go to every session on their symbol. Events of no running session (another
+instance's, the user's own manual orders, a stopped run's late reports) are dropped. Delivery awaits
+each session queue's `put`, so a full queue slows the stream down instead of losing events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+
+import structlog
+
+from engine import FundingSettled, MarkPriceUpdated, StopRequested, VenueSnapshot, parse_client_order_id
+from server.exchange import Exchange, VenueEvent
+from server.service.runner import SessionRunner
+
+log = structlog.get_logger(__name__)
+
+
+class EventRouter:
+    def __init__(self, exchange: Exchange) -> None:
+        self._exchange = exchange
+        self._by_prefix: dict[str, SessionRunner] = {}
+        self._by_symbol: dict[str, dict[str, SessionRunner]] = {}
+        self._task: asyncio.Task[None] | None = None
+        self.routed = 0
+        self.dropped = 0
+
+    def add(self, runner: SessionRunner) -> None:
+        self._by_prefix[runner.prefix] = runner
+        self._by_symbol.setdefault(runner.symbol, {})[runner.prefix] = runner
+
+    def remove(self, runner: SessionRunner) -> None:
+        if self._by_prefix.get(runner.prefix) is runner:
+            del self._by_prefix[runner.prefix]
+        on_symbol = self._by_symbol.get(runner.symbol, {})
+        if on_symbol.get(runner.prefix) is runner:
+            del on_symbol[runner.prefix]
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="event-router")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        try:
+            async for venue_event in self._exchange.events():
+                await self.route(venue_event)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("event_router_failed")
+            raise
+
+    async def route(self, venue_event: VenueEvent) -> None:
+        received_ns = time.monotonic_ns()
+        event = venue_event.event
+        if isinstance(event, MarkPriceUpdated | VenueSnapshot):
+            for runner in tuple(self._by_symbol.get(venue_event.symbol, {}).values()):
+                await runner.submit(event, received_ns)
+            self.routed += 1
+            return
+        if isinstance(event, FundingSettled | StopRequested):
+            # Funding is per account and symbol; splitting it between sessions is not decided yet.
+            self.dropped += 1
+            return
+        parsed = parse_client_order_id(event.client_order_id)
+        target = self._by_prefix.get(parsed.prefix) if parsed is not None else None
+        if target is None:
+            self.dropped += 1
+            log.debug(
+                "event_without_session", client_order_id=event.client_order_id, kind=type(event).__name__
+            )
+            return
+        self.routed += 1
+        await target.submit(event, received_ns)

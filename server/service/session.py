@@ -1,0 +1,377 @@
+"""One session's durable state machine: engine state, stored record and what the runtime keeps.
+
+Per round of events: step the engine; append the fills it records to the store's ledger (idempotent
+on (order_id, trade_id)) and publish them; persist the new state (optimistic version) -- all before
+anything reaches the venue; then execute the venue commands and feed their outcomes back as the next
+round. A crash between any two steps is repaired on resume: re-fed fills are recognised by the
+engine, and an already stored fill is neither stored nor published twice.
+
+Only the session's runner (server.service.runner) calls this, from its one loop, so nothing here
+needs a lock except the per-user one that keeps fills in seq order across a user's sessions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+
+import structlog
+
+from engine import (
+    CancelOrder,
+    CellStatus,
+    ClosePosition,
+    Command,
+    Event,
+    MarkPriceUpdated,
+    OrderAccepted,
+    OrderFilled,
+    OrderPartiallyFilled,
+    PlaceOrder,
+    QueryOrder,
+    RecordFill,
+    RecordRoundTrip,
+    ReportAnomaly,
+    SessionState,
+    SessionStopped,
+    Side,
+    StopReason,
+    StopRequested,
+    VenueSnapshot,
+    pnl,
+    step,
+)
+from engine import SessionStatus as EngineStatus
+from engine.order_ids import close_order_id
+from engine.stops import stop as engine_stop
+from server.exchange import Exchange, ExchangeError
+from server.metrics import ServiceMetrics
+from server.service.executor import CommandExecutor, RoundOutcome, VenueCommand
+from server.service.fill_broker import FillBroker
+from server.service.session_doc import Runtime, to_document
+from server.service.stop_summary import final_status, stop_detail, summary_record
+from server.service.views import FillView
+from server.store import FillRecord, SessionRecord, SessionStatus, Store
+
+log = structlog.get_logger(__name__)
+
+MAX_RECONCILES_PER_ITEM = 3
+MAX_FLATTENS = 2
+
+
+@dataclass(frozen=True, slots=True)
+class SessionDeps:
+    store: Store
+    exchange: Exchange
+    broker: FillBroker
+    metrics: ServiceMetrics
+    now_ms: Callable[[], int]
+    user_lock: Callable[[str], asyncio.Lock]
+    # The position the OTHER sessions of this process hold on a symbol (session_id, symbol): every
+    # session trades on the one venue account, so a session's share of the venue's position is the
+    # venue's minus theirs.
+    position_elsewhere: Callable[[str, str], Decimal]
+
+
+@dataclass
+class _Round:
+    venue: list[VenueCommand] = field(default_factory=list)
+    fills: list[RecordFill] = field(default_factory=list)
+    round_trips: dict[int, RecordRoundTrip] = field(default_factory=dict)
+    had_fill: bool = False
+
+
+class Session:
+    def __init__(
+        self, record: SessionRecord, state: SessionState, runtime: Runtime, deps: SessionDeps
+    ) -> None:
+        self.record = record
+        self.state = state
+        self.runtime = runtime
+        self.last_mark: Decimal | None = None
+        self.stopping = record.status is SessionStatus.STOPPING
+        self._deps = deps
+        self._saved: tuple[SessionState, Runtime] = (state, runtime)
+        self._fill_events: dict[tuple[str, str], OrderFilled | OrderPartiallyFilled] = {}
+        self._flattens = 0
+        self._must_persist = False
+        self._executor = CommandExecutor(
+            deps.exchange,
+            record.symbol,
+            lambda: self.state.prefix,
+            lambda: self.runtime.last_fill_ms or self.record.created_at_ms,
+            deps.metrics,
+            deps.now_ms,
+        )
+
+    @property
+    def session_id(self) -> str:
+        return self.record.session_id
+
+    @property
+    def symbol(self) -> str:
+        return self.record.symbol
+
+    # --- what the runner asks for -----------------------------------------------------------------
+
+    async def open(self, commands: Sequence[Command]) -> str | None:
+        """Place the opening orders. None when the venue accepted them all (the session is RUNNING);
+        otherwise what went wrong, after cancelling whatever was placed (the session is FAILED)."""
+        venue = _venue_commands(commands)
+        outcome = await self.process([], venue, None)
+        unplaced = [cell.client_order_id for cell in self.state.cells if cell.status is CellStatus.PLACING]
+        if not outcome.rejections and not unplaced:
+            await self._persist(status=SessionStatus.RUNNING)
+            log.info("session_started", orders=len(venue))
+            return None
+        detail = (
+            "; ".join(outcome.rejections) or f"no answer from the venue for {', '.join(map(str, unplaced))}"
+        )
+        log.warning("session_open_failed", detail=detail)
+        self.state, stop_commands = engine_stop(self.state, StopReason.ERROR, False, detail)
+        self.stopping = True
+        await self.process([], _venue_commands(stop_commands), None)
+        await self.finish()
+        return detail
+
+    async def catch_up(self) -> None:
+        """After a restart: the venue's trades since the last fill (and their counter orders), THEN
+        its snapshot -- one taken before the counter orders were placed would make reconciliation
+        place them a second time."""
+        await self.process(await self._executor.session_fills(), [], None)
+        snapshot = await self._snapshot()
+        await self.process([snapshot] if snapshot is not None else [], [], None)
+        if self.record.status is SessionStatus.PENDING:
+            await self._persist(status=SessionStatus.RUNNING)
+        if self.state.status is EngineStatus.STOPPED:
+            self.stopping = True
+
+    async def request_stop(self, close_position: bool) -> None:
+        await self.process([StopRequested(close_position)], [], None)
+        self.stopping = True  # also when the engine had stopped already (a stop-loss in progress)
+
+    async def finish_if_done(self, *, force: bool) -> bool:
+        """Finish a stopping session once the venue confirmed the cancels (and the close); with
+        `force` (the stop deadline) finish with what was confirmed. True when finished."""
+        state = self.state
+        live = any(cell.is_live for cell in state.cells)
+        flat_enough = not state.close_requested or state.ledger.position == 0
+        if not live and not flat_enough and not force and self._flattens < MAX_FLATTENS:
+            await self._flatten()
+            return False
+        if not force and (live or not flat_enough):
+            return False
+        if live or not flat_enough:
+            log.warning("stop_finished_unconfirmed", live_orders=live, position=str(state.ledger.position))
+        await self.finish()
+        return True
+
+    async def finish(self) -> None:
+        """Write the summary and the final status (STOPPED, or FAILED for an error)."""
+        state, now_ms = self.state, self._deps.now_ms()
+        mark = self.last_mark
+        if mark is None:
+            try:
+                mark = await self._deps.exchange.get_mark_price(self.symbol)
+            except ExchangeError:
+                mark = state.config.current_price
+        report = pnl(state, mark, max(0, now_ms - self.record.created_at_ms))
+        self.runtime = replace(
+            self.runtime, stop_detail=stop_detail(state, self.runtime), mark_price=str(mark)
+        )
+        await self._deps.store.write_summary(
+            summary_record(self.record, state, self.runtime, report, mark, now_ms)
+        )
+        reason = state.stop_reason or StopReason.MANUAL
+        status = final_status(reason)
+        await self._persist(status=status, stopped_at_ms=now_ms, stop_reason=reason.value)
+        self.last_mark = mark
+        log.info("session_stopped", status=status.value, reason=reason.value, total_pnl=str(report.total))
+
+    async def _flatten(self) -> None:
+        """Fills that raced the stop's cancels left a position after the engine's close: flatten it
+        with another reduce-only market order (reduce-only never overshoots)."""
+        self._flattens += 1
+        state = self.state
+        position = state.ledger.position
+        side = Side.SELL if position > 0 else Side.BUY
+        client_order_id = close_order_id(state.prefix, side, state.close_sequence)
+        self.state = state._replace(close_sequence=state.close_sequence + 1)
+        log.info("flattening_residual_position", position=str(position), client_order_id=client_order_id)
+        await self.process([], [ClosePosition(client_order_id, side, abs(position))], None)
+
+    async def _snapshot(self) -> VenueSnapshot | None:
+        try:
+            return await self._deps.exchange.snapshot(self.symbol)
+        except ExchangeError as exc:
+            log.warning("snapshot_failed", error=str(exc))
+            return None
+
+    # --- rounds -----------------------------------------------------------------------------------
+
+    async def process(
+        self, events: list[Event], commands: list[VenueCommand], received_ns: int | None
+    ) -> RoundOutcome:
+        """Apply events (and execute commands) until nothing more comes back; returns the totals.
+        `received_ns` (when the first event arrived) times fill -> counter order."""
+        total = RoundOutcome()
+        reconciles = 0
+        while events or commands:
+            batch = self._step_all(events)
+            batch.venue[:0] = commands
+            await self._make_durable(batch)
+            venue = self._still_wanted(batch.venue)
+            outcome = await self._executor.execute(venue, received_ns if batch.had_fill else None)
+            total.cancelled += outcome.cancelled
+            total.closed_quantity += outcome.closed_quantity
+            total.rejections += outcome.rejections
+            if outcome.cancelled or outcome.closed_quantity:
+                self._must_persist = True
+                self.runtime = replace(
+                    self.runtime,
+                    cancelled_orders=self.runtime.cancelled_orders + outcome.cancelled,
+                    closed_quantity=self.runtime.closed_quantity + outcome.closed_quantity,
+                )
+            events, commands, received_ns = outcome.events, [], None
+            if outcome.needs_reconcile and reconciles < MAX_RECONCILES_PER_ITEM:
+                reconciles += 1
+                snapshot = await self._snapshot()
+                if snapshot is not None:
+                    events.append(snapshot)
+        if self._unsaved and self._must_persist:
+            await self._persist()
+        return total
+
+    async def flush(self) -> None:
+        """Persist what was deferred (see `_step_all`); the runner calls it before leaving."""
+        if self._unsaved:
+            await self._persist()
+
+    def _still_wanted(self, commands: list[VenueCommand]) -> list[VenueCommand]:
+        """Drop placements a later event of the same round superseded: when a cell's order and its
+        successor's fill are both in one batch (catch-up after a restart), the engine already moved
+        the cell past the first order, which must not reach the venue."""
+        cells = self.state.cells
+        return [
+            command
+            for command in commands
+            if not isinstance(command, PlaceOrder)
+            or command.cell_index is None
+            or (
+                command.cell_index < len(cells)
+                and cells[command.cell_index].client_order_id == command.client_order_id
+            )
+        ]
+
+    def _step_all(self, events: list[Event]) -> _Round:
+        batch = _Round()
+        for event in events:
+            if isinstance(event, MarkPriceUpdated):
+                self.last_mark = event.price
+            elif isinstance(event, VenueSnapshot):
+                event = _own_share(event, self._deps.position_elsewhere(self.session_id, self.symbol))
+            elif isinstance(event, OrderFilled | OrderPartiallyFilled):
+                batch.had_fill = True
+                self._fill_events[(event.order_id, event.trade_id)] = event
+                self.runtime = self.runtime.with_fill(event.timestamp_ms)
+            before = self.state
+            self.state, commands = step(self.state, event)
+            # An acknowledgement only moves a cell from PLACING to OPEN: losing that to a crash costs
+            # nothing (reconciliation adopts the order from the venue), so it is written with the next
+            # change instead of on its own -- a write less per order on the hot path.
+            if self.state is not before and not isinstance(event, OrderAccepted):
+                self._must_persist = True
+            for command in commands:
+                self._collect(command, batch)
+        return batch
+
+    def _collect(self, command: Command, batch: _Round) -> None:
+        if isinstance(command, RecordFill):
+            batch.fills.append(command)
+        elif isinstance(command, RecordRoundTrip):
+            batch.round_trips[command.cell_index] = command
+            self._deps.metrics.round_trips.labels(self.symbol).inc()
+        elif isinstance(command, ReportAnomaly):
+            log.warning("engine_anomaly", kind=command.kind, detail=command.detail)
+        elif isinstance(command, SessionStopped):
+            log.info("session_stopping", reason=command.reason.value, detail=command.detail)
+            self.stopping = True
+        else:
+            batch.venue.append(command)
+
+    async def _make_durable(self, batch: _Round) -> None:
+        if batch.fills:
+            # Append and publish under the user's lock: fills reach subscribers in seq order even
+            # when several sessions of one user fill at once. A fill is durable once appended, so it
+            # may be published before the session state is (a crash re-feeds it, and the store
+            # answers inserted=False, so it is never published twice).
+            async with self._deps.user_lock(self.record.user_id):
+                for fill in batch.fills:
+                    await self._append(fill, batch)
+        self._fill_events.clear()
+        if (self._unsaved and self._must_persist) or (
+            self.stopping and self.record.status is SessionStatus.RUNNING
+        ):
+            await self._persist()
+
+    async def _append(self, fill: RecordFill, batch: _Round) -> None:
+        event = self._fill_events.get((fill.order_id, fill.trade_id))
+        record = FillRecord(
+            session_id=self.session_id,
+            user_id=self.record.user_id,
+            order_id=fill.order_id,
+            trade_id=fill.trade_id,
+            client_order_id=fill.client_order_id,
+            side=fill.side,
+            price=fill.price,
+            quantity=fill.quantity,
+            fee=fill.fee,
+            timestamp_ms=fill.timestamp_ms,
+            fee_asset=event.fee_asset if event is not None else "USDC",
+            is_maker=event.is_maker if event is not None else True,
+        )
+        stored, inserted = await self._deps.store.append_fill(record)
+        if not inserted:
+            return
+        self._deps.metrics.fills.labels(self.symbol).inc()
+        round_trip = batch.round_trips.get(fill.cell_index) if fill.cell_index is not None else None
+        self._deps.broker.publish(
+            FillView(stored, self.record.user_id, self.symbol, fill.cell_index, round_trip)
+        )
+
+    async def _persist(
+        self,
+        status: SessionStatus | None = None,
+        stopped_at_ms: int | None = None,
+        stop_reason: str | None = None,
+    ) -> None:
+        if status is None and self.stopping and self.record.status is SessionStatus.RUNNING:
+            status = SessionStatus.STOPPING
+        self.record = await self._deps.store.update_session(
+            self.session_id,
+            self.record.version,
+            updated_at_ms=self._deps.now_ms(),
+            status=status,
+            engine_state=to_document(self.state, self.runtime),
+            stopped_at_ms=stopped_at_ms,
+            stop_reason=stop_reason,
+        )
+        self._saved = (self.state, self.runtime)
+        self._must_persist = False
+
+    @property
+    def _unsaved(self) -> bool:
+        return self.state is not self._saved[0] or self.runtime is not self._saved[1]
+
+
+def _own_share(snapshot: VenueSnapshot, elsewhere: Decimal) -> VenueSnapshot:
+    if not elsewhere:
+        return snapshot
+    return dataclasses.replace(snapshot, position_quantity=snapshot.position_quantity - elsewhere)
+
+
+def _venue_commands(commands: Sequence[Command]) -> list[VenueCommand]:
+    return [c for c in commands if isinstance(c, PlaceOrder | CancelOrder | ClosePosition | QueryOrder)]

@@ -1,0 +1,47 @@
+"""The session document the runner keeps in the store's `engine_state`: the engine's own state plus
+the little the runtime needs to resume (the time of the last fill, what a stop did)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from typing import Any
+
+from engine import SessionState, state_from_dict, state_to_dict
+
+
+@dataclass(frozen=True, slots=True)
+class Runtime:
+    last_fill_ms: int = 0  # venue time of the newest fill applied; resume asks for trades since then
+    cancelled_orders: int = 0  # what the stop did, for StopGrid's answer and the summary
+    closed_quantity: Decimal = Decimal(0)
+    stop_detail: str = ""
+    mark_price: str = ""  # the mark when the session stopped (its PnL is valued there afterwards)
+
+    def with_fill(self, timestamp_ms: int) -> Runtime:
+        return self if timestamp_ms <= self.last_fill_ms else replace(self, last_fill_ms=timestamp_ms)
+
+
+def to_document(state: SessionState, runtime: Runtime) -> dict[str, Any]:
+    return {
+        "engine": state_to_dict(state),
+        "runtime": {
+            "last_fill_ms": runtime.last_fill_ms,
+            "cancelled_orders": runtime.cancelled_orders,
+            "closed_quantity": str(runtime.closed_quantity),
+            "stop_detail": runtime.stop_detail,
+            "mark_price": runtime.mark_price,
+        },
+    }
+
+
+def from_document(document: dict[str, Any]) -> tuple[SessionState, Runtime]:
+    data = document.get("runtime") or {}
+    runtime = Runtime(
+        last_fill_ms=int(data.get("last_fill_ms", 0)),
+        cancelled_orders=int(data.get("cancelled_orders", 0)),
+        closed_quantity=Decimal(str(data.get("closed_quantity", "0"))),
+        stop_detail=str(data.get("stop_detail", "")),
+        mark_price=str(data.get("mark_price", "")),
+    )
+    return state_from_dict(document["engine"]), runtime

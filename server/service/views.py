@@ -1,0 +1,128 @@
+"""What the service layer hands to the API edge: plain values, no protobuf."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from engine import CellStatus, GridPreview, MarketRules, PnlReport, RecordRoundTrip, SessionState, Side
+from engine import SessionStatus as EngineStatus
+from server.store import FillRecord, SessionRecord, SessionStatus
+
+
+@dataclass(frozen=True, slots=True)
+class FillView:
+    """One fill of the ledger as WatchFills streams it."""
+
+    record: FillRecord
+    user_id: str
+    symbol: str
+    cell_index: int | None
+    round_trip: RecordRoundTrip | None = None
+
+    @property
+    def seq(self) -> int:
+        return self.record.seq
+
+    @property
+    def session_id(self) -> str:
+        return self.record.session_id
+
+
+@dataclass(frozen=True, slots=True)
+class OrderView:
+    cell_index: int | None
+    side: Side
+    price: Decimal
+    quantity: Decimal
+    executed_quantity: Decimal
+    client_order_id: str
+    order_id: str
+    status: str  # PENDING_NEW | NEW | PARTIALLY_FILLED (the API's OrderStatus names)
+
+
+class GridPhase:
+    """The API's GridStatus names (without prefix)."""
+
+    STARTING = "STARTING"
+    WAITING_TRIGGER = "WAITING_TRIGGER"
+    RUNNING = "RUNNING"
+    STOPPING = "STOPPING"
+    STOPPED = "STOPPED"
+    FAILED = "FAILED"
+
+
+@dataclass(frozen=True, slots=True)
+class GridView:
+    """A session: its stored record, its engine state (live if the session runs here) and PnL."""
+
+    record: SessionRecord
+    state: SessionState
+    pnl: PnlReport
+    mark_price: Decimal
+    config: dict[str, object]  # the request's config as the API received it (GridConfigInput fields)
+
+    @property
+    def phase(self) -> str:
+        status = self.record.status
+        if status is SessionStatus.PENDING:
+            return GridPhase.STARTING
+        if status is SessionStatus.RUNNING:
+            if self.state.status is EngineStatus.PENDING_TRIGGER:
+                return GridPhase.WAITING_TRIGGER
+            return GridPhase.RUNNING
+        return str(status.value)
+
+    @property
+    def open_orders(self) -> list[OrderView]:
+        orders: list[OrderView] = []
+        for index, cell in enumerate(self.state.cells):
+            if not cell.is_live or cell.client_order_id is None or cell.side is None:
+                continue
+            if cell.status is CellStatus.PLACING:
+                status = "PENDING_NEW"
+            elif cell.order_filled > 0:
+                status = "PARTIALLY_FILLED"
+            else:
+                status = "NEW"
+            orders.append(
+                OrderView(
+                    cell_index=index,
+                    side=cell.side,
+                    price=self.state.plan.order_price(index, cell.side),
+                    quantity=cell.order_quantity,
+                    executed_quantity=cell.order_filled,
+                    client_order_id=cell.client_order_id,
+                    order_id=cell.order_id or "",
+                    status=status,
+                )
+            )
+        return orders
+
+    @property
+    def average_entry_price(self) -> Decimal | None:
+        """Average price of the open inventory (trading cost net of fees over the position)."""
+        ledger = self.state.ledger
+        if ledger.position == 0:
+            return None
+        average = (ledger.cost - ledger.fees) / ledger.position
+        return average.quantize(self.state.rules.quote_tick / 100)
+
+
+@dataclass(frozen=True, slots=True)
+class PreviewView:
+    """What PreviewGrid shows: the engine's preview on the symbol's live rules."""
+
+    symbol: str
+    preview: GridPreview
+    rules: MarketRules
+    leverage: int
+    fee_rate: Decimal
+
+    @property
+    def order_notional(self) -> Decimal:
+        return sum((order.price * order.quantity for order in self.preview.orders), Decimal(0))
+
+    @property
+    def required_margin(self) -> Decimal:
+        return self.order_notional / self.leverage

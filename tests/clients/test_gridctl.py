@@ -1,0 +1,133 @@
+"""gridctl as a subprocess against the real service: every command, exit codes, key from env only."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+from decimal import Decimal
+
+from orderly_grid.wallet import Wallet
+
+from server.simulator import SimulatorControl
+from tests.clients.conftest import WALLET_KEY
+from tests.clients.processes import client_env, finish, gridctl, spawn
+from tests.clients.service import LoopbackService, wait_for_resting_order
+from tests.integration.harness import SYMBOL
+
+GRID_FLAGS = (
+    "--ticker", "BTCUSDT", "--lower", "40000", "--upper", "45000",
+    "--levels", "6", "--margin", "1000", "--price", "42500",
+)  # fmt: skip
+
+
+async def test_preview_start_status_list_stop_with_json_output(
+    service: LoopbackService, wallet: Wallet
+) -> None:
+    target = service.target
+    preview = await gridctl(target, "--json", "preview", *GRID_FLAGS, wallet_key=None)
+    assert preview.returncode == 0, preview.stderr
+    assert preview.json()["symbol"] == "PERP_BTC_USDC"
+    assert len(preview.json()["orders"]) == 5
+
+    started = await gridctl(target, "--json", "start", *GRID_FLAGS, wallet_key=WALLET_KEY)
+    assert started.returncode == 0, started.stderr
+    grid = started.json()
+    session_id = f"{wallet.address.lower()}_BTCUSDT"
+    assert grid["session_id"] == session_id
+    assert grid["status"] == "GRID_STATUS_RUNNING"
+    assert sorted(Decimal(o["price"]) for o in grid["open_orders"]) == [
+        Decimal(p) for p in ("40000", "41000", "42000", "44000", "45000")
+    ]
+
+    status = await gridctl(target, "--json", "status", session_id, wallet_key=WALLET_KEY)
+    assert status.returncode == 0, status.stderr
+    assert len(status.json()["open_orders"]) == 5
+
+    listed = await gridctl(target, "--json", "list", "--status", "running", wallet_key=WALLET_KEY)
+    assert listed.returncode == 0, listed.stderr
+    assert [g["session_id"] for g in listed.json()["grids"]] == [session_id]
+
+    summaries = await gridctl(target, "--json", "summaries", "--since", "2020-01-01", wallet_key=WALLET_KEY)
+    assert summaries.returncode == 0, summaries.stderr
+    assert summaries.json()["totals"]["session_count"] == "1"
+
+    stopped = await gridctl(target, "--json", "stop", session_id, "--close-position", wallet_key=WALLET_KEY)
+    assert stopped.returncode == 0, stopped.stderr
+    assert stopped.json()["status"] == "GRID_STATUS_STOPPED"
+    assert stopped.json().get("open_orders", []) == []
+
+
+async def test_human_output_shows_the_placed_orders_and_start_progress(service: LoopbackService) -> None:
+    started = await gridctl(service.target, "start", *GRID_FLAGS, wallet_key=WALLET_KEY)
+    assert started.returncode == 0, started.stderr
+    assert "status RUNNING" in started.stdout
+    assert "open orders (5)" in started.stdout
+    # Not a terminal: progress is plain lines on stderr, ending with the placed count.
+    assert started.stderr.splitlines()[-1].endswith("5/5 orders placed")
+    assert started.stderr.startswith("starting ")
+
+
+async def test_refusals_exit_1_with_reason_and_fields_usage_errors_exit_2(service: LoopbackService) -> None:
+    target = service.target
+    missing = await gridctl(target, "status", "0xdead_BTCUSDT", wallet_key=WALLET_KEY)
+    assert missing.returncode == 1
+    assert "SESSION_NOT_FOUND" in missing.stderr
+
+    bad = await gridctl(
+        target, "preview", "--ticker", "BTCUSDT", "--lower", "40000", "--upper", "45000",
+        "--levels", "1", "--margin", "1000", "--price", "42500", wallet_key=None,
+    )  # fmt: skip
+    assert bad.returncode == 1
+    assert "INVALID_ARGUMENT" in bad.stderr
+    assert "grid_levels:" in bad.stderr
+
+    no_key = await gridctl(target, "list", wallet_key=None)
+    assert no_key.returncode == 2
+    assert "ORDERLY_GRID_WALLET_KEY" in no_key.stderr
+
+    not_a_number = await gridctl(target, "preview", *GRID_FLAGS[:-1], "42k", wallet_key=None)
+    assert not_a_number.returncode == 2
+    assert "--price" in not_a_number.stderr
+
+    no_key_argument = await gridctl(target, "--key", WALLET_KEY, "list", wallet_key=None)
+    assert no_key_argument.returncode == 2  # there is no way to pass a key on the command line
+
+
+async def test_watch_prints_live_fills_as_json_lines(
+    service: LoopbackService, control: SimulatorControl
+) -> None:
+    started = await gridctl(service.target, "--json", "start", *GRID_FLAGS, wallet_key=WALLET_KEY)
+    assert started.returncode == 0, started.stderr
+    watcher = await spawn(
+        ["-m", "orderly_grid.cli", "--json", "watch", "--limit", "2"], client_env(service.target, WALLET_KEY)
+    )
+    # The watch replays from seq 0, so fills made before it subscribed are not lost: no need to wait.
+    await control.set_price(SYMBOL, "41950")
+    await wait_for_resting_order(service.sim, "SELL", "43000")  # the counter order of the buy
+    await control.set_price(SYMBOL, "43050")
+    finished = await finish(watcher)
+    assert finished.returncode == 0, finished.stderr
+    fills = [json.loads(line) for line in finished.stdout.splitlines()]
+    assert [(f["seq"], f["side"], Decimal(f["price"])) for f in fills] == [
+        ("1", "SIDE_BUY", Decimal(42000)),
+        ("2", "SIDE_SELL", Decimal(43000)),
+    ]
+
+
+async def test_ctrl_c_ends_watch_cleanly_with_status_0(
+    service: LoopbackService, control: SimulatorControl
+) -> None:
+    started = await gridctl(service.target, "--json", "start", *GRID_FLAGS, wallet_key=WALLET_KEY)
+    assert started.returncode == 0, started.stderr
+    watcher = await spawn(
+        ["-m", "orderly_grid.cli", "--json", "watch"], client_env(service.target, WALLET_KEY)
+    )
+    await control.set_price(SYMBOL, "41950")
+    assert watcher.stdout is not None
+    first = await asyncio.wait_for(watcher.stdout.readline(), 30)
+    assert json.loads(first)["seq"] == "1"  # subscribed and following
+    watcher.send_signal(signal.SIGINT)
+    finished = await finish(watcher)
+    assert finished.returncode == 0
+    assert "Traceback" not in finished.stderr
