@@ -4,7 +4,9 @@ backend (temp file) and the MongoDB backend (a private nx-27017 process). Prints
     .venv/bin/python bench/store.py [--fills 2000] [--snapshots 500] [--cells 50]
 
 One writer per session, awaited one operation at a time, as the session runner does; latency is per
-operation. Set MONGODB_URI to add a row set for a real mongod.
+operation. The "concurrent" rows run WRITERS sessions at once (each its own user, awaiting its own
+writes one at a time) as a busy service does; there the SQLite backend's group commit shares one
+fsync among all the writes pending at a moment. Set MONGODB_URI to add a row set for a real mongod.
 """
 
 from __future__ import annotations
@@ -70,12 +72,16 @@ async def timed(count: int, operation: Callable[[int], Awaitable[int]]) -> tuple
     return records, time.perf_counter() - started, latencies
 
 
-def fill(i: int) -> FillRecord:
+WRITERS = 100
+
+
+def fill(i: int, writer: int | None = None) -> FillRecord:
+    suffix = "" if writer is None else f"_{writer}"
     return FillRecord(
-        session_id="bench_PERP_BTC_USDC",
-        user_id="0xbench",
+        session_id=f"bench{suffix}_PERP_BTC_USDC",
+        user_id=f"0xbench{suffix}",
         order_id=str(1_000_000 + i // 2),
-        trade_id=str(5_000_000 + i),
+        trade_id=f"{5_000_000 + i}{suffix}",
         client_order_id=f"bench-c{i % 50}-B-{i // 50}",
         side=Side.BUY if i % 2 else Side.SELL,
         price=Decimal("42000.5") + Decimal(i % 100),
@@ -83,6 +89,25 @@ def fill(i: int) -> FillRecord:
         fee=Decimal("0.0150"),
         timestamp_ms=T0_MS + i,
     )
+
+
+async def timed_concurrently(
+    writers: int, per_writer: int, operation: Callable[[int, int], Awaitable[int]]
+) -> tuple[int, float, list[float]]:
+    """`writers` tasks at once, each running operation(writer, i) for i in range(per_writer)."""
+    latencies: list[float] = []
+
+    async def run(writer: int) -> int:
+        records = 0
+        for i in range(per_writer):
+            t = time.perf_counter()
+            records += await operation(writer, i)
+            latencies.append((time.perf_counter() - t) * 1000)
+        return records
+
+    started = time.perf_counter()
+    counts = await asyncio.gather(*(run(writer) for writer in range(writers)))
+    return sum(counts), time.perf_counter() - started, latencies
 
 
 def engine_state(cells: int, step: int) -> dict[str, object]:
@@ -155,11 +180,52 @@ async def bench_backend(name: str, store: Store, fills: int, snapshots: int, cel
     rows.append(Row(name, f"snapshot write ({cells} cells)", n, s, lat))
     n, s, lat = await timed(snapshots, snapshot_read)
     rows.append(Row(name, f"snapshot read ({cells} cells)", n, s, lat))
+    rows += await bench_concurrent(name, store, fills, snapshots, cells)
+    return rows
+
+
+async def bench_concurrent(name: str, store: Store, fills: int, snapshots: int, cells: int) -> list[Row]:
+    async def append(writer: int, i: int) -> int:
+        _, inserted = await store.append_fill(fill(i, writer))
+        assert inserted
+        return 1
+
+    n, s, lat = await timed_concurrently(WRITERS, max(1, fills // WRITERS), append)
+    rows = [Row(name, f"concurrent fill append ({WRITERS} writers)", n, s, lat)]
+
+    versions: dict[int, int] = {}
+    for writer in range(WRITERS):
+        created = await store.create_session(
+            SessionRecord(
+                session_id=f"bench_{writer}_PERP_BTC_USDC",
+                user_id=f"0xbench_{writer}",
+                symbol="PERP_BTC_USDC",
+                status=SessionStatus.RUNNING,
+                config={"grid_levels": cells + 1},
+                engine_state=engine_state(cells, 0),
+                created_at_ms=T0_MS,
+                updated_at_ms=T0_MS,
+            )
+        )
+        versions[writer] = created.version
+
+    async def snapshot_write(writer: int, i: int) -> int:
+        updated = await store.update_session(
+            f"bench_{writer}_PERP_BTC_USDC",
+            versions[writer],
+            updated_at_ms=T0_MS + i,
+            engine_state=engine_state(cells, i + 1),
+        )
+        versions[writer] = updated.version
+        return 1
+
+    n, s, lat = await timed_concurrently(WRITERS, max(1, snapshots // WRITERS), snapshot_write)
+    rows.append(Row(name, f"concurrent snapshot write ({WRITERS})", n, s, lat))
     return rows
 
 
 def print_table(rows: list[Row]) -> None:
-    header = f"{'backend':<10} {'operation':<28} {'records':>8} {'records/s':>10} {'p50 ms':>8} {'p99 ms':>8}"
+    header = f"{'backend':<10} {'operation':<38} {'records':>8} {'records/s':>10} {'p50 ms':>8} {'p99 ms':>8}"
     print(header)
     print("-" * len(header))
     for row in rows:
@@ -167,7 +233,7 @@ def print_table(rows: list[Row]) -> None:
         p50 = statistics.median(ordered)
         p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
         rate = row.per_second
-        print(f"{row.backend:<10} {row.operation:<28} {row.count:>8} {rate:>10.0f} {p50:>8.2f} {p99:>8.2f}")
+        print(f"{row.backend:<10} {row.operation:<38} {row.count:>8} {rate:>10.0f} {p50:>8.2f} {p99:>8.2f}")
 
 
 async def main() -> None:

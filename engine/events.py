@@ -77,9 +77,11 @@ class FundingSettled:
 
 @dataclass(frozen=True, slots=True)
 class StopRequested:
-    """A manual stop from the user; `close_position` asks for a reduce-only market close."""
+    """A manual stop from the user. `close_position` says whether to close the position with a
+    reduce-only market order: None follows GridConfig.close_position_on_stop, an explicit True or False
+    overrides it (so a user can stop without closing a grid configured to close)."""
 
-    close_position: bool = False
+    close_position: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)

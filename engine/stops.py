@@ -7,7 +7,8 @@
   mark >= take_profit_price; SHORT mirrors it (stop-loss when mark >= stop_loss_price, take-profit when
   mark <= take_profit_price). Checked while pending too, before the trigger.
 - A stop cancels every live order, closes the position with a reduce-only market order when asked
-  (config.close_position_on_stop, or StopRequested.close_position), records the reason and moves to
+  (a manual stop's explicit StopRequested.close_position, else config.close_position_on_stop; stop-loss
+  and take-profit follow the config), records the reason and moves to
   STOPPED. A stopped session still books fills and cancels but never places a cell order again. A later
   manual stop asking to close a still-open position issues the close once.
 """
@@ -107,6 +108,6 @@ def apply_mark(state: SessionState, event: MarkPriceUpdated) -> tuple[SessionSta
 
 
 def apply_stop_request(state: SessionState, event: StopRequested) -> tuple[SessionState, tuple[Command, ...]]:
-    close = event.close_position or state.config.close_position_on_stop
+    close = state.config.close_position_on_stop if event.close_position is None else event.close_position
     stopped, commands = stop(state, StopReason.MANUAL, close, "stop requested")
     return stopped, tuple(commands)

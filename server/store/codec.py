@@ -12,9 +12,11 @@ from typing import Any
 
 from server.store.errors import InvalidRecord
 from server.store.records import (
+    ROUND_TRIP_DECIMAL_FIELDS,
     SUMMARY_DECIMAL_FIELDS,
     FillRecord,
     OrderRecord,
+    RoundTripRecord,
     SessionRecord,
     SummaryRecord,
     require_json_object,
@@ -109,7 +111,50 @@ def fill_to_row(record: FillRecord, seq: int) -> Row:
         "is_maker": bool(record.is_maker),
         "timestamp_ms": record.timestamp_ms,
         "seq": seq,
+        "cell_index": record.cell_index,
+        "round_trip": round_trip_to_doc(record.round_trip),
     }
+
+
+def round_trip_to_doc(record: RoundTripRecord | None) -> Row | None:
+    """The embedded document (Mongo) that SQLite flattens into round_trip_* columns."""
+    if record is None:
+        return None
+    doc: Row = {"cell_index": record.cell_index, "timestamp_ms": record.timestamp_ms}
+    doc.update((name, str(getattr(record, name))) for name in ROUND_TRIP_DECIMAL_FIELDS)
+    return doc
+
+
+def round_trip_from_doc(doc: Mapping[str, Any] | None) -> RoundTripRecord | None:
+    if doc is None:
+        return None
+    decimals = {name: _decimal(doc, name) for name in ROUND_TRIP_DECIMAL_FIELDS}
+    return RoundTripRecord(
+        cell_index=int(doc["cell_index"]), timestamp_ms=int(doc["timestamp_ms"]), **decimals
+    )
+
+
+ROUND_TRIP_COLUMN_PREFIX = "round_trip_"
+
+
+def flatten_round_trip(row: Row) -> Row:
+    """A fill row with its round_trip document spread over nullable round_trip_<field> columns."""
+    flat = {name: value for name, value in row.items() if name != "round_trip"}
+    doc = row.get("round_trip")
+    for name in ("cell_index", "timestamp_ms", *ROUND_TRIP_DECIMAL_FIELDS):
+        flat[ROUND_TRIP_COLUMN_PREFIX + name] = None if doc is None else doc[name]
+    return flat
+
+
+def _stored_round_trip(row: Mapping[str, Any]) -> RoundTripRecord | None:
+    if "round_trip" in row:  # Mongo: the embedded document
+        return round_trip_from_doc(row["round_trip"])
+    if row.get(ROUND_TRIP_COLUMN_PREFIX + "cell_index") is None:  # SQLite: no round trip, or a v2 row
+        return None
+    prefix = len(ROUND_TRIP_COLUMN_PREFIX)
+    return round_trip_from_doc(
+        {name[prefix:]: value for name, value in row.items() if name.startswith(ROUND_TRIP_COLUMN_PREFIX)}
+    )
 
 
 def fill_from_row(row: Mapping[str, Any]) -> FillRecord:
@@ -127,6 +172,9 @@ def fill_from_row(row: Mapping[str, Any]) -> FillRecord:
         is_maker=bool(row["is_maker"]),
         timestamp_ms=int(row["timestamp_ms"]),
         seq=int(row["seq"]),
+        # Fills stored before these fields existed have neither: unknown cell, no round trip.
+        cell_index=None if row.get("cell_index") is None else int(row["cell_index"]),
+        round_trip=_stored_round_trip(row),
     )
 
 

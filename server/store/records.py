@@ -137,6 +137,36 @@ class OrderRecord:
             raise InvalidRecord("cell_index", "must be a non-negative integer or None")
 
 
+def _require_index(name: str, value: object, *, optional: bool = False) -> None:
+    if value is None and optional:
+        return
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise InvalidRecord(name, "must be a non-negative integer" + (" or None" if optional else ""))
+
+
+ROUND_TRIP_DECIMAL_FIELDS = ("quantity", "entry_price", "exit_price", "fees", "profit")
+
+
+@dataclass(frozen=True, slots=True)
+class RoundTripRecord:
+    """The round trip a fill completed in its cell (the engine's RecordRoundTrip, as stored), so a
+    fill replayed from the ledger carries what the live one did."""
+
+    cell_index: int
+    quantity: Decimal
+    entry_price: Decimal
+    exit_price: Decimal
+    fees: Decimal
+    profit: Decimal
+    timestamp_ms: int
+
+    def __post_init__(self) -> None:
+        _require_index("round_trip.cell_index", self.cell_index)
+        for name in ROUND_TRIP_DECIMAL_FIELDS:
+            _require_decimal(f"round_trip.{name}", getattr(self, name))
+        _require_ms("round_trip.timestamp_ms", self.timestamp_ms)
+
+
 @dataclass(frozen=True, slots=True)
 class FillRecord:
     """One trade against one order of a session of `user_id`. `seq` is assigned by the store on
@@ -159,6 +189,10 @@ class FillRecord:
     fee_asset: str = "USDC"
     is_maker: bool = True
     seq: int = 0
+    # The cell the filled order belongs to (None: no cell, e.g. a closing order, or not recorded) and
+    # the round trip this fill completed there, if any; the round trip's cell must be this one.
+    cell_index: int | None = None
+    round_trip: RoundTripRecord | None = None
 
     def __post_init__(self) -> None:
         for name in ("session_id", "order_id", "trade_id", "client_order_id", "fee_asset"):
@@ -170,6 +204,16 @@ class FillRecord:
         _require_ms("timestamp_ms", self.timestamp_ms)
         if not isinstance(self.seq, int) or self.seq < 0:
             raise InvalidRecord("seq", "must be a non-negative integer")
+        _require_index("cell_index", self.cell_index, optional=True)
+        if self.round_trip is not None:
+            if not isinstance(self.round_trip, RoundTripRecord):
+                raise InvalidRecord("round_trip", "must be a RoundTripRecord or None")
+            if self.round_trip.cell_index != self.cell_index:
+                raise InvalidRecord(
+                    "round_trip",
+                    f"its cell_index {self.round_trip.cell_index} must equal the fill's cell_index "
+                    f"{self.cell_index}",
+                )
 
 
 _SUMMARY_DECIMALS = (

@@ -1,10 +1,13 @@
-"""Embedded default backend: one SQLite file in WAL mode through aiosqlite.
+"""Embedded default backend: one SQLite file in WAL mode.
 
-One connection per store, guarded by an asyncio lock, so a multi-statement write is never
-interleaved with another coroutine's. Every write that needs atomicity is a single conditional
-statement or runs inside BEGIN IMMEDIATE, which also makes two stores (or processes) on the same file
-safe: SQLite's write lock serialises them and busy_timeout makes the loser wait instead of failing.
-synchronous=FULL: an acknowledged write survives the process being killed and a power cut.
+Two connections: writes go through a group-commit writer (server.store.group_commit) that owns the
+write connection and commits every write pending at a moment in one transaction, each write in its
+own savepoint; reads use a second connection (aiosqlite), which WAL lets read while a batch is being
+written, and which only ever sees committed data. A write's caller gets its result once its COMMIT
+returned, so "read your writes" holds. Every transaction begins IMMEDIATE, which makes two stores (or
+processes) on the same file safe: SQLite's write lock serialises them and busy_timeout makes the
+loser wait instead of failing. synchronous=FULL: an acknowledged write survives the process being
+killed and a power cut.
 """
 
 from __future__ import annotations
@@ -12,8 +15,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +31,7 @@ from server.store.codec import (
     encode_page_token,
     fill_from_row,
     fill_to_row,
+    flatten_round_trip,
     order_from_row,
     order_to_row,
     session_from_row,
@@ -37,6 +40,7 @@ from server.store.codec import (
     summary_to_row,
 )
 from server.store.errors import DuplicateSession, SessionNotFound, StoreUnavailable, VersionConflict
+from server.store.group_commit import GroupCommitWriter
 from server.store.guard import store_errors
 from server.store.protocol import DEFAULT_PAGE_SIZE
 from server.store.records import (
@@ -49,7 +53,7 @@ from server.store.records import (
     SessionStatus,
     SummaryRecord,
 )
-from server.store.sqlite_schema import SCHEMA, SCHEMA_VERSION
+from server.store.sqlite_schema import open_write_connection
 
 BUSY_TIMEOUT_MS = 10_000
 DATA_FILE_NAME = "orderly-grid.sqlite3"
@@ -69,38 +73,28 @@ def _insert_sql(table: str, row: Row, verb: str = "INSERT") -> tuple[str, list[A
 class SqliteStore:
     backend = "sqlite"
 
-    def __init__(self, connection: aiosqlite.Connection, path: Path) -> None:
-        self._db = connection
+    def __init__(self, writer: GroupCommitWriter, reader: aiosqlite.Connection, path: Path) -> None:
+        self._writer = writer
+        self._reader = reader
         self._path = path
-        self._lock = asyncio.Lock()
 
     @classmethod
     async def open(cls, path: str | Path, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> SqliteStore:
         file = Path(path)
         file.parent.mkdir(parents=True, exist_ok=True)
         try:
-            # isolation_level=None: no implicit transactions; multi-statement writes say BEGIN IMMEDIATE.
-            db = await aiosqlite.connect(file, isolation_level=None)
+            connection = await asyncio.to_thread(open_write_connection, file, busy_timeout_ms)
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"cannot open SQLite store at {file}: {exc}") from exc
-        db.row_factory = aiosqlite.Row
-        await db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-        await db.execute("PRAGMA journal_mode = WAL")
-        await db.execute("PRAGMA synchronous = FULL")
-        async with db.execute("PRAGMA user_version") as cursor:
-            row = await cursor.fetchone()
-        found = 0 if row is None else int(row[0])
-        if found not in (0, SCHEMA_VERSION):
-            await db.close()
-            # No migration: schema 1 numbered fills per session, and renumbering them would break
-            # every subscriber's resume point. Nothing was deployed on schema 1.
-            raise StoreUnavailable(
-                f"SQLite store at {file} has schema version {found}, this build needs {SCHEMA_VERSION} "
-                "and cannot convert it; move the file away to start a fresh store"
-            )
-        await db.executescript(SCHEMA)
-        await db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        return cls(db, file)
+        writer = GroupCommitWriter(connection)
+        try:
+            reader = await aiosqlite.connect(file, isolation_level=None)
+            reader.row_factory = aiosqlite.Row
+            await reader.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        except sqlite3.Error as exc:
+            await writer.close()
+            raise StoreUnavailable(f"cannot open SQLite store at {file}: {exc}") from exc
+        return cls(writer, reader, file)
 
     @classmethod
     async def open_in_dir(cls, data_dir: str | Path) -> SqliteStore:
@@ -110,43 +104,39 @@ class SqliteStore:
     def path(self) -> Path:
         return self._path
 
-    @asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        async with self._lock:
-            await self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                await self._db.execute("ROLLBACK")
-                raise
-            await self._db.execute("COMMIT")
+    @property
+    def writer(self) -> GroupCommitWriter:
+        """The group-commit writer (its counters show how writes were batched)."""
+        return self._writer
 
     async def _fetch_one(self, sql: str, params: Sequence[Any]) -> Row | None:
-        async with self._lock, self._db.execute(sql, params) as cursor:
+        async with self._reader.execute(sql, params) as cursor:
             row = await cursor.fetchone()
         return None if row is None else dict(row)
 
     async def _fetch_all(self, sql: str, params: Sequence[Any]) -> list[Row]:
-        async with self._lock, self._db.execute(sql, params) as cursor:
+        async with self._reader.execute(sql, params) as cursor:
             rows = await cursor.fetchall()
         return [dict(row) for row in rows]
 
     async def _execute(self, sql: str, params: Sequence[Any]) -> int:
-        async with self._lock, self._db.execute(sql, params) as cursor:
-            return cursor.rowcount
+        """One write statement; its row count."""
+        return await self._writer.run(lambda db: db.execute(sql, params).rowcount)
 
     # sessions -------------------------------------------------------------------------------------
     @_guard
     async def create_session(self, record: SessionRecord) -> SessionRecord:
         row = session_to_row(record)
         row["version"] = 1
-        async with self._transaction() as db:
+
+        def write(db: sqlite3.Connection) -> None:
             query = "SELECT status FROM sessions WHERE session_id = ?"
-            async with db.execute(query, [record.session_id]) as cursor:
-                existing = await cursor.fetchone()
+            existing = db.execute(query, [record.session_id]).fetchone()
             if existing is not None and not SessionStatus(existing["status"]).is_finished:
                 raise DuplicateSession(record.session_id, existing["status"])
-            await db.execute(*_insert_sql("sessions", row, "INSERT OR REPLACE"))
+            db.execute(*_insert_sql("sessions", row, "INSERT OR REPLACE"))
+
+        await self._writer.run(write)
         return session_from_row(row)
 
     @_guard
@@ -178,16 +168,17 @@ class SqliteStore:
         )
         assignments = ", ".join(f"{column} = ?" for column in changes)
         sql = f"UPDATE sessions SET {assignments}, version = version + 1 WHERE session_id = ? AND version = ?"
-        async with self._transaction() as db:
-            async with db.execute(sql, [*changes.values(), session_id, expected_version]) as cursor:
-                updated = cursor.rowcount == 1
-            async with db.execute("SELECT * FROM sessions WHERE session_id = ?", [session_id]) as cursor:
-                stored = await cursor.fetchone()
-        if stored is None:
-            raise SessionNotFound(session_id)
-        if not updated:
-            raise VersionConflict(session_id, expected_version, int(stored["version"]))
-        return session_from_row(dict(stored))
+
+        def write(db: sqlite3.Connection) -> SessionRecord:
+            updated = db.execute(sql, [*changes.values(), session_id, expected_version]).rowcount == 1
+            stored = db.execute("SELECT * FROM sessions WHERE session_id = ?", [session_id]).fetchone()
+            if stored is None:
+                raise SessionNotFound(session_id)
+            if not updated:
+                raise VersionConflict(session_id, expected_version, int(stored["version"]))
+            return session_from_row(dict(stored))
+
+        return await self._writer.run(write)
 
     @_guard
     async def list_sessions(
@@ -253,28 +244,29 @@ class SqliteStore:
     @_guard
     async def append_fill(self, record: FillRecord) -> tuple[FillRecord, bool]:
         check.check_fill_to_append(record)
-        row = fill_to_row(record, seq=0)
+        row = flatten_round_trip(fill_to_row(record, seq=0))
         del row["seq"]
         columns = ", ".join(row)
         marks = ", ".join("?" for _ in row)
         # The insert takes the next value of the store-wide counter; a duplicate inserts nothing and
-        # leaves the counter alone (no gap). Both statements share one BEGIN IMMEDIATE transaction, so
-        # fills commit in seq order and a reader never sees a seq before a smaller one of the same user.
+        # leaves the counter alone (no gap). Both statements share one transaction (and writes run one
+        # at a time), so fills commit in seq order and a reader never sees a seq before a smaller one.
         # The WHERE clause keeps SQLite's INSERT ... SELECT ... ON CONFLICT parse.
         insert = (
             f"INSERT INTO fills ({columns}, seq) SELECT {marks}, last_seq + 1 "
             "FROM fill_seq WHERE id = 1 ON CONFLICT (order_id, trade_id) DO NOTHING"
         )
-        async with self._transaction() as db:
-            async with db.execute(insert, list(row.values())) as cursor:
-                inserted = cursor.rowcount == 1
+
+        def write(db: sqlite3.Connection) -> tuple[FillRecord, bool]:
+            inserted = db.execute(insert, list(row.values())).rowcount == 1
             if inserted:
-                await db.execute("UPDATE fill_seq SET last_seq = last_seq + 1 WHERE id = 1")
+                db.execute("UPDATE fill_seq SET last_seq = last_seq + 1 WHERE id = 1")
             query = "SELECT * FROM fills WHERE order_id = ? AND trade_id = ?"
-            async with db.execute(query, [record.order_id, record.trade_id]) as cursor:
-                stored = await cursor.fetchone()
-        assert stored is not None, "fill vanished inside its own transaction"
-        return fill_from_row(dict(stored)), inserted
+            stored = db.execute(query, [record.order_id, record.trade_id]).fetchone()
+            assert stored is not None, "fill vanished inside its own transaction"
+            return fill_from_row(dict(stored)), inserted
+
+        return await self._writer.run(write)
 
     @_guard
     async def list_fills(self, session_id: str, *, after_seq: int = 0, limit: int = 500) -> list[FillRecord]:
@@ -327,17 +319,18 @@ class SqliteStore:
             "ON CONFLICT (user_id, nonce) DO UPDATE SET expires_at_ms = excluded.expires_at_ms "
             "WHERE nonces.expires_at_ms <= ?"
         )
-        async with self._transaction() as db:
-            async with db.execute(sql, [user_id, nonce, expires_at_ms, now_ms]) as cursor:
-                consumed = cursor.rowcount == 1
-            await db.execute("DELETE FROM nonces WHERE expires_at_ms <= ?", [now_ms])
-        return consumed
+
+        def write(db: sqlite3.Connection) -> bool:
+            consumed = db.execute(sql, [user_id, nonce, expires_at_ms, now_ms]).rowcount == 1
+            db.execute("DELETE FROM nonces WHERE expires_at_ms <= ?", [now_ms])
+            return consumed
+
+        return await self._writer.run(write)
 
     # accounts and rate limits (server.store.sqlite_auth) ------------------------------------------
     @_guard
     async def upsert_account(self, record: AccountRecord) -> AccountRecord:
-        async with self._transaction() as db:
-            return await sqlite_auth.upsert_account(db, record)
+        return await self._writer.run(lambda db: sqlite_auth.upsert_account(db, record))
 
     @_guard
     async def get_account(self, user_id: str) -> AccountRecord | None:
@@ -346,8 +339,9 @@ class SqliteStore:
 
     @_guard
     async def hit_rate_limit(self, key: str, *, limit: int, window_ms: int, now_ms: int) -> RateDecision:
-        async with self._transaction() as db:
-            return await sqlite_auth.hit_rate_limit(db, key, limit, window_ms, now_ms)
+        return await self._writer.run(
+            lambda db: sqlite_auth.hit_rate_limit(db, key, limit, window_ms, now_ms)
+        )
 
     # leases ---------------------------------------------------------------------------------------
     @_guard
@@ -361,8 +355,7 @@ class SqliteStore:
             "WHERE leases.owner = excluded.owner OR leases.expires_at_ms <= ?"
         )
         params = [session_id, owner, expires_at_ms, now_ms]
-        async with self._transaction() as db, db.execute(sql, params) as cursor:
-            acquired = cursor.rowcount == 1
+        acquired = await self._execute(sql, params) == 1
         return Lease(session_id, owner, expires_at_ms) if acquired else None
 
     @_guard
@@ -394,4 +387,5 @@ class SqliteStore:
         return HealthStatus(self.backend, ok, detail, (time.perf_counter() - started) * 1000)
 
     async def close(self) -> None:
-        await self._db.close()
+        await self._writer.close()
+        await self._reader.close()

@@ -1,9 +1,9 @@
-"""The SQLite side of accounts and rate limits, used by SqliteStore inside its BEGIN IMMEDIATE
-transactions (which also serialise other stores and processes on the same file)."""
+"""The SQLite side of accounts and rate limits: writes that SqliteStore runs in its group-commit
+transactions (whose BEGIN IMMEDIATE also serialises other stores and processes on the same file)."""
 
 from __future__ import annotations
 
-import aiosqlite
+import sqlite3
 
 from server.store.auth_records import AccountRecord, RateDecision, rate_decision, rate_window_start
 
@@ -24,7 +24,7 @@ _HIT_SQL = (
 )
 
 
-async def upsert_account(db: aiosqlite.Connection, record: AccountRecord) -> AccountRecord:
+def upsert_account(db: sqlite3.Connection, record: AccountRecord) -> AccountRecord:
     params = [
         record.user_id,
         record.account_id,
@@ -33,18 +33,14 @@ async def upsert_account(db: aiosqlite.Connection, record: AccountRecord) -> Acc
         record.created_at_ms,
         record.updated_at_ms,
     ]
-    async with db.execute(_UPSERT_ACCOUNT_SQL, params) as cursor:
-        row = await cursor.fetchone()
+    row = db.execute(_UPSERT_ACCOUNT_SQL, params).fetchone()
     assert row is not None, "an upsert with RETURNING returned no row"
     return AccountRecord(**dict(row))
 
 
-async def hit_rate_limit(
-    db: aiosqlite.Connection, key: str, limit: int, window_ms: int, now_ms: int
-) -> RateDecision:
+def hit_rate_limit(db: sqlite3.Connection, key: str, limit: int, window_ms: int, now_ms: int) -> RateDecision:
     window_start_ms = rate_window_start(key, limit, window_ms, now_ms)
-    async with db.execute(_HIT_SQL, [key, window_start_ms, window_start_ms + window_ms]) as cursor:
-        row = await cursor.fetchone()
+    row = db.execute(_HIT_SQL, [key, window_start_ms, window_start_ms + window_ms]).fetchone()
     assert row is not None, "an upsert with RETURNING returned no row"
-    await db.execute("DELETE FROM rate_limits WHERE expires_at_ms <= ?", [now_ms])  # past windows
+    db.execute("DELETE FROM rate_limits WHERE expires_at_ms <= ?", [now_ms])  # past windows
     return rate_decision(int(row[0]), limit, window_start_ms, window_ms, now_ms)

@@ -1,10 +1,33 @@
-"""Tables and indexes of the embedded SQLite backend. Uniqueness lives in the schema (primary keys
-and UNIQUE constraints), so a duplicate can never be written, whatever the code above does."""
+"""Tables and indexes of the embedded SQLite backend, and opening its write connection on them
+(version check, migration, creation). Uniqueness lives in the schema (primary keys and UNIQUE
+constraints), so a duplicate can never be written, whatever the code above does."""
 
 from __future__ import annotations
 
+import sqlite3
+from pathlib import Path
+
+from server.store.errors import StoreUnavailable
+
 # 2: fills carry user_id and seq is numbered per user (one store-wide counter), not per session.
-SCHEMA_VERSION = 2
+# 3: fills carry their cell and the round trip they completed (nullable columns; see MIGRATE_2_TO_3).
+SCHEMA_VERSION = 3
+
+# Version 2 files gain the new columns in place: all nullable, and NULL is exactly what a fill
+# recorded without them means (unknown cell, no round trip), so nothing needs to be backfilled.
+_FILL_COLUMNS_ADDED_IN_3 = (
+    ("cell_index", "INTEGER"),
+    ("round_trip_cell_index", "INTEGER"),
+    ("round_trip_quantity", "TEXT"),
+    ("round_trip_entry_price", "TEXT"),
+    ("round_trip_exit_price", "TEXT"),
+    ("round_trip_fees", "TEXT"),
+    ("round_trip_profit", "TEXT"),
+    ("round_trip_timestamp_ms", "INTEGER"),
+)
+MIGRATE_2_TO_3 = tuple(
+    f"ALTER TABLE fills ADD COLUMN {name} {kind}" for name, kind in _FILL_COLUMNS_ADDED_IN_3
+)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
@@ -52,6 +75,14 @@ CREATE TABLE IF NOT EXISTS fills (
     is_maker        INTEGER NOT NULL,
     timestamp_ms    INTEGER NOT NULL,
     seq             INTEGER NOT NULL,
+    cell_index              INTEGER,
+    round_trip_cell_index   INTEGER,
+    round_trip_quantity     TEXT,
+    round_trip_entry_price  TEXT,
+    round_trip_exit_price   TEXT,
+    round_trip_fees         TEXT,
+    round_trip_profit       TEXT,
+    round_trip_timestamp_ms INTEGER,
     UNIQUE (order_id, trade_id),
     UNIQUE (user_id, seq)
 );
@@ -122,3 +153,44 @@ CREATE TABLE IF NOT EXISTS leases (
     expires_at_ms INTEGER NOT NULL
 );
 """
+
+
+def open_write_connection(file: Path, busy_timeout_ms: int) -> sqlite3.Connection:
+    """The write connection, with the schema checked, migrated and created (in the writer thread)."""
+    # isolation_level=None: no implicit transactions; the group-commit writer says BEGIN IMMEDIATE.
+    db = sqlite3.connect(file, isolation_level=None, check_same_thread=False)
+    try:
+        db.row_factory = sqlite3.Row
+        db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        db.execute("PRAGMA journal_mode = WAL")
+        db.execute("PRAGMA synchronous = FULL")  # per connection: this one does every write
+        found = int(db.execute("PRAGMA user_version").fetchone()[0])
+        if found not in (0, 2, SCHEMA_VERSION):
+            # No migration: schema 1 numbered fills per session, and renumbering them would break
+            # every subscriber's resume point. Nothing was deployed on schema 1.
+            raise StoreUnavailable(
+                f"SQLite store at {file} has schema version {found}, this build needs {SCHEMA_VERSION} "
+                "and cannot convert it; move the file away to start a fresh store"
+            )
+        if found == 2:
+            _migrate_2_to_3(db)
+        db.executescript(SCHEMA)
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
+def _migrate_2_to_3(db: sqlite3.Connection) -> None:
+    """Add the fills' cell and round-trip columns, once even if two processes open the file at once."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        if int(db.execute("PRAGMA user_version").fetchone()[0]) == 2:
+            for statement in MIGRATE_2_TO_3:
+                db.execute(statement)
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")

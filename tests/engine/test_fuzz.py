@@ -72,7 +72,7 @@ def any_event(draw: st.DrawFn, state: SessionState) -> Event:
     if kind == 7:
         return FundingSettled(D("-0.1"), draw(st.integers(min_value=0, max_value=3)))
     if kind == 8:
-        return StopRequested(close_position=draw(st.booleans()))
+        return StopRequested(close_position=draw(st.none() | st.booleans()))
     orders = tuple(
         VenueOrder(cid, "v", Side.BUY, D("40000"), D("0.001"))
         for cid in draw(st.lists(st.sampled_from(known_ids(state)), max_size=4))

@@ -8,6 +8,7 @@ from engine import (
     Direction,
     MarkPriceUpdated,
     OrderCancelled,
+    PlaceOrder,
     SessionStatus,
     SessionStopped,
     Side,
@@ -130,3 +131,59 @@ def test_cancel_confirmations_after_a_stop_place_nothing() -> None:
         state, commands = step(state, OrderCancelled(order.client_order_id, "x"))
         assert orders_of(commands) == []
     assert not any(cell.is_live for cell in state.cells)
+
+
+def _stop_with_a_position(configured: bool, requested: bool | None) -> tuple[PlaceOrder, list[ClosePosition]]:
+    state, commands = start(make_config(close_position_on_stop=configured), RULES)
+    buy = next(order for order in orders_of(commands) if order.price == D("42000"))
+    state, _ = step(state, fill(buy, "t1"))
+    state, commands = step(state, StopRequested(close_position=requested))
+    assert state.status is SessionStatus.STOPPED
+    assert len(of_type(commands, SessionStopped)) == 1
+    return buy, of_type(commands, ClosePosition)
+
+
+def test_manual_stop_without_a_choice_closes_when_the_config_says_close() -> None:
+    buy, closes = _stop_with_a_position(configured=True, requested=None)
+    assert [(close.side, close.quantity) for close in closes] == [(Side.SELL, buy.quantity)]
+
+
+def test_manual_stop_without_a_choice_keeps_the_position_when_the_config_says_keep() -> None:
+    _, closes = _stop_with_a_position(configured=False, requested=None)
+    assert closes == []
+
+
+def test_manual_stop_asking_to_close_closes_although_the_config_says_keep() -> None:
+    buy, closes = _stop_with_a_position(configured=False, requested=True)
+    assert [(close.side, close.quantity) for close in closes] == [(Side.SELL, buy.quantity)]
+
+
+def test_manual_stop_asking_to_close_closes_when_the_config_says_close_too() -> None:
+    buy, closes = _stop_with_a_position(configured=True, requested=True)
+    assert [(close.side, close.quantity) for close in closes] == [(Side.SELL, buy.quantity)]
+
+
+def test_manual_stop_asking_not_to_close_keeps_the_position_although_the_config_says_close() -> None:
+    _, closes = _stop_with_a_position(configured=True, requested=False)
+    assert closes == []
+
+
+def test_manual_stop_asking_not_to_close_keeps_the_position_when_the_config_says_keep() -> None:
+    _, closes = _stop_with_a_position(configured=False, requested=False)
+    assert closes == []
+
+
+def test_stop_request_leaves_the_close_to_the_config_by_default() -> None:
+    assert StopRequested().close_position is None
+
+
+def test_second_stop_without_a_choice_closes_a_position_left_open_only_when_configured() -> None:
+    state, commands = start(make_config(close_position_on_stop=True), RULES)
+    buy = next(order for order in orders_of(commands) if order.price == D("42000"))
+    state, _ = step(state, fill(buy, "t1"))
+    state, commands = step(state, StopRequested(close_position=False))
+    assert of_type(commands, ClosePosition) == []
+    state, commands = step(state, StopRequested())  # "as configured": the config says close
+    assert [(close.side, close.quantity) for close in of_type(commands, ClosePosition)] == [
+        (Side.SELL, buy.quantity)
+    ]

@@ -66,7 +66,7 @@ async def test_sqlite_file_of_another_schema_version_is_refused_untouched(tmp_pa
         conn.execute("CREATE TABLE fills (session_id TEXT, seq INTEGER)")
         conn.execute("PRAGMA user_version = 1")
     conn.close()
-    with pytest.raises(StoreUnavailable, match=r"schema version 1, this build needs 2.*move the file away"):
+    with pytest.raises(StoreUnavailable, match=r"schema version 1, this build needs 3.*move the file away"):
         await SqliteStore.open(path)
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA user_version").fetchone() == (1,)
