@@ -7,6 +7,10 @@ loopback port; the real Orderly adapter talks to it over sockets exactly as it w
 stops accepting RPCs and lets in-flight ones finish (the grace period), then stops the session
 runners WITHOUT stopping the sessions (they stay RUNNING in the store and resume on the next start),
 and closes the exchange and the store.
+
+Every user-acting RPC passes the wallet-signature gate built here from the settings (server.auth:
+GRID_AUTH_DOMAIN, GRID_LEGACY_AUTH, GRID_OPERATOR_TOKEN, GRID_MASTER_KEY). Sessions trade on their
+owner's registered Orderly account when there is one, else on the default account.
 """
 
 from __future__ import annotations
@@ -19,15 +23,16 @@ import signal
 from dataclasses import replace
 from typing import Any
 
+from server.auth import AuthComponents, RateLimitPolicy, build_auth
 from server.exchange import ExchangeError, OrderlyConfig, OrderlyCredentials, OrderlyExchange
 from server.exchange import constants as c
 from server.grpc_server import GrpcServer
-from server.grpc_service import Authenticator, GridServicer, format_only_authenticator
+from server.grpc_service import GridServicer
 from server.health import HealthService
 from server.logs import configure_logging, get_logger
 from server.metrics import ServiceMetrics
 from server.rest import RestShim
-from server.service.grid_service import GridService
+from server.service.grid_service import GridService, wall_clock_ms
 from server.service.runner import RunnerSettings
 from server.settings import Settings, SettingsError
 from server.simulator import RunningSimulator, SimulatorConfig, run_simulator
@@ -80,7 +85,7 @@ class Application:
         runner_settings: RunnerSettings | None = None,
         with_rest: bool = True,
         subscriber_queue_size: int = 1024,
-        authenticator: Authenticator = format_only_authenticator,
+        rate_limit_policy: RateLimitPolicy | None = None,
     ) -> None:
         self.settings = settings
         self.metrics = ServiceMetrics()
@@ -91,7 +96,8 @@ class Application:
         self._runner_settings = runner_settings
         self._with_rest = with_rest
         self._subscriber_queue_size = subscriber_queue_size
-        self._authenticator = authenticator
+        self._rate_limit_policy = rate_limit_policy
+        self.auth: AuthComponents | None = None
         self._stack = contextlib.AsyncExitStack()
         self.exchange: OrderlyExchange | None = None
         self.service: GridService | None = None
@@ -133,10 +139,33 @@ class Application:
             else:
                 config = orderly_exchange_config(settings)
                 log.info("trading_on_orderly", rest_url=config.rest_url)
+        # A malformed GRID_MASTER_KEY fails here, at start-up, naming the variable.
+        self.auth = build_auth(
+            self.store,
+            clock_ms=wall_clock_ms,
+            domain=settings.auth_domain,
+            legacy_enabled=settings.legacy_auth_enabled,
+            operator_token=settings.operator_token,
+            master_key=settings.master_key,
+            policy=self._rate_limit_policy,
+        )
         self.exchange = OrderlyExchange(config)
         await self.exchange.start()
+        default_config = config
+
+        def account_exchange(credentials: OrderlyCredentials) -> OrderlyExchange:
+            # A user's registered account: the default's venue URLs, that account's keys.
+            return OrderlyExchange(replace(default_config, credentials=credentials))
+
         self.service = GridService(
-            self.store, self.exchange, self.metrics, runner_settings=self._runner_settings
+            self.store,
+            self.exchange,
+            self.metrics,
+            runner_settings=self._runner_settings,
+            subscriber_queue_size=self._subscriber_queue_size,
+            default_account_id=config.credentials.account_id if config.credentials else "",
+            exchange_factory=account_exchange,
+            credentials_for=self.auth.accounts.credentials_for,
         )
         await self.service.start()
         health = HealthService(self.metrics)
@@ -144,7 +173,7 @@ class Application:
         health.add_check("exchange_rest", self._exchange_rest_ready)
         health.add_check("exchange_ws", self._exchange_ws_ready)
         self.grpc = GrpcServer(
-            [GridServicer(self.service, self._authenticator).register], metrics=self.metrics, health=health
+            [GridServicer(self.service, self.auth).register], metrics=self.metrics, health=health
         )
         self.grpc_port = await self.grpc.start(settings.grpc_host, settings.grpc_port)
         if self._with_rest:

@@ -1,46 +1,47 @@
 """The orderly_grid.v1.GridService servicer: a thin edge over `server.service.GridService`.
 
-Each method authenticates the caller (the injected `Authenticator`), turns the request into plain
-values, calls the service layer, and renders the answer. Errors are DomainErrors; the server's
-interceptor (server.grpc_server) turns them into rich statuses.
+Each user-acting method first passes the request through the wallet-signature gate
+(server.auth.AuthGate: per-peer limit, EIP-191 signature over the action and its parameters, time
+window, nonce, per-user limit), then turns the request into plain values, calls the service layer,
+and renders the answer. A user reaches only their own sessions; the operator token only lists.
+Errors are DomainErrors; the server's interceptor (server.grpc_server) turns them into rich statuses.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any, TypeAlias
 
 import grpc
-from google.protobuf.message import Message
 from orderly_grid.v1 import grid_service_pb2 as pb
 from orderly_grid.v1 import grid_service_pb2_grpc as pb_grpc
 
 from server import grpc_convert as convert
 from server.api.errors import DomainError
-from server.service.auth import authenticate
+from server.auth import AccountView, AuthComponents, listing_user_filter
 from server.service.fill_stream import ReplayComplete
 from server.service.grid_service import GridService
 
 Context: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"
 
-Authenticator: TypeAlias = Callable[[str, Message, Any], Awaitable[str]]
-"""`(action, request, context) -> user_id` of the verified caller, or DomainError. Issue 6's wallet
-signature gate plugs in here (e.g. `lambda a, r, c: gate.authenticate(a, r, c)` -> `.user_id`)."""
 
-
-async def format_only_authenticator(action: str, request: Message, context: Any) -> str:
-    """TEMPORARY: only the format of `user_auth.user_id` is checked (see server.service.auth)."""
-    message: Any = request
-    present = message.HasField("user_auth")
-    return authenticate(convert.user_auth(message.user_auth, present), action, {})
+def account_message(view: AccountView) -> pb.Account:
+    """RegisterAccount's answer: the account WITHOUT its secret."""
+    return pb.Account(
+        user_id=view.user_id,
+        account_id=view.account_id,
+        orderly_key=view.orderly_key,
+        created_ms=view.created_ms,
+        updated_ms=view.updated_ms,
+    )
 
 
 class GridServicer(pb_grpc.GridServiceServicer):
-    def __init__(
-        self, service: GridService, authenticator: Authenticator = format_only_authenticator
-    ) -> None:
+    def __init__(self, service: GridService, auth: AuthComponents) -> None:
         self._service = service
-        self._authenticate = authenticator
+        self._auth = auth
+        # Acts for one wallet: the verified lower-case user id (the operator token is refused).
+        self._authenticate = auth.gate.authenticate_user_id
 
     def register(self, server: grpc.aio.Server) -> None:
         pb_grpc.add_GridServiceServicer_to_server(self, server)
@@ -62,10 +63,9 @@ class GridServicer(pb_grpc.GridServiceServicer):
         return pb.GetGridResponse(grid=convert.grid(view))
 
     async def ListGrids(self, request: pb.ListGridsRequest, context: Context) -> pb.ListGridsResponse:
-        user_id = await self._authenticate("ListGrids", request, context)
+        user = await self._auth.gate.authenticate("ListGrids", request, context)
         views, token = await self._service.list_grids(
-            user_id,
-            request.user_id,
+            listing_user_filter(user, request.user_id),
             convert.status_filter(request.status),
             request.page_size,
             request.page_token,
@@ -75,10 +75,9 @@ class GridServicer(pb_grpc.GridServiceServicer):
     async def ListGridSummaries(
         self, request: pb.ListGridSummariesRequest, context: Context
     ) -> pb.ListGridSummariesResponse:
-        user_id = await self._authenticate("ListGridSummaries", request, context)
+        user = await self._auth.gate.authenticate("ListGridSummaries", request, context)
         views, token, totals = await self._service.list_summaries(
-            user_id,
-            request.user_id,
+            listing_user_filter(user, request.user_id),
             convert.status_filter(request.status),
             request.start_time,
             request.end_time,
@@ -113,6 +112,10 @@ class GridServicer(pb_grpc.GridServiceServicer):
     async def RegisterAccount(
         self, request: pb.RegisterAccountRequest, context: Context
     ) -> pb.RegisterAccountResponse:
-        """Per-user Orderly accounts are issue 6's: this server trades on its one configured account.
-        (The interceptor answers NotImplementedError with UNIMPLEMENTED.)"""
-        raise NotImplementedError("RegisterAccount")
+        """Store the signer's Orderly account (the secret sealed, never returned nor logged): their
+        NEW sessions trade on it; running ones stay on the account they started on."""
+        user = await self._auth.gate.authenticate("RegisterAccount", request, context)
+        view = await self._auth.accounts.register(
+            user, request.account_id, request.orderly_key, request.orderly_secret
+        )
+        return pb.RegisterAccountResponse(account=account_message(view))

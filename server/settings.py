@@ -55,6 +55,9 @@ class Settings:
     legacy_auth_enabled: bool = False
     operator_token: str | None = field(default=None, repr=False)
     master_key: str | None = field(default=None, repr=False)
+    # The `Domain:` line of every signed request (GRID_AUTH_DOMAIN): a signature for one deployment
+    # does not verify on another that uses a different domain.
+    auth_domain: str = "orderly-grid"
 
     @property
     def use_simulator(self) -> bool:
@@ -98,6 +101,7 @@ class Settings:
             legacy_auth_enabled=_parsed(env, "GRID_LEGACY_AUTH", _flag, False),
             operator_token=env.get("GRID_OPERATOR_TOKEN"),
             master_key=env.get("GRID_MASTER_KEY"),
+            auth_domain=_parsed(env, "GRID_AUTH_DOMAIN", _auth_domain, "orderly-grid"),
         )
 
 
@@ -150,6 +154,13 @@ def _grace_s(text: str) -> float:
     if not 0 <= value <= 3600:
         raise ValueError(f"must be between 0 and 3600 seconds, got {text!r}")
     return value
+
+
+def _auth_domain(text: str) -> str:
+    # One line of the signed text: a newline would let a domain forge the lines after it.
+    if len(text) > 128 or not text.isprintable():
+        raise ValueError("must be at most 128 printable characters on one line")
+    return text
 
 
 def _flag(text: str) -> bool:

@@ -6,10 +6,12 @@
   every state change persisted before it is acknowledged, fills appended exactly once.
 - `EventRouter` (router): the exchange's account-wide events to the sessions they concern.
 - `FillBroker` (fill_broker): live fills to WatchFills subscribers, never blocking a session.
-- `authenticate` (auth): TEMPORARY format-only check of user_auth.user_id (issue 6 plugs in here).
+- `ExchangePool` (exchange_pool): one exchange + router per Orderly account sessions trade on
+  (the default account, or the owner's registered one).
 """
 
-from server.service.auth import UserAuth, authenticate
+from server.service.auth import UserAuth
+from server.service.exchange_pool import AccountVenue, ExchangePool
 from server.service.fill_broker import FillBroker
 from server.service.fill_stream import ReplayComplete
 from server.service.grid_input import GridConfigInput
@@ -19,7 +21,9 @@ from server.service.runner import RunnerSettings, SessionRunner
 from server.service.views import FillView, GridView, PreviewView
 
 __all__ = [
+    "AccountVenue",
     "EventRouter",
+    "ExchangePool",
     "FillBroker",
     "FillView",
     "GridConfigInput",
@@ -30,5 +34,4 @@ __all__ = [
     "RunnerSettings",
     "SessionRunner",
     "UserAuth",
-    "authenticate",
 ]

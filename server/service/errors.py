@@ -45,13 +45,10 @@ def duplicate_session(session_id: str) -> DomainError:
 
 
 def session_not_found(session_id: str) -> DomainError:
+    """Also the answer for another user's session: nobody can probe which sessions others run."""
     return DomainError(
         ErrorReason.SESSION_NOT_FOUND, f"session {session_id} not found", metadata={"session_id": session_id}
     )
-
-
-def not_owner(session_id: str) -> DomainError:
-    return DomainError(ErrorReason.PERMISSION_DENIED, f"session {session_id} belongs to another user")
 
 
 def shutting_down() -> DomainError:

@@ -32,12 +32,12 @@ from server.service.errors import (
     MAX_PAGE_SIZE,
     duplicate_session,
     exchange_error,
-    not_owner,
     page_size_of,
     session_not_found,
     shutting_down,
     store_error,
 )
+from server.service.exchange_pool import AccountVenue, ExchangeFactory, ExchangePool
 from server.service.fill_broker import FillBroker
 from server.service.fill_stream import ReplayComplete, stream_fills
 from server.service.grid_input import (
@@ -47,9 +47,16 @@ from server.service.grid_input import (
     market_params_error,
     to_engine_config,
 )
-from server.service.router import EventRouter
 from server.service.runner import RunnerSettings, SessionRunner
 from server.service.session import SessionDeps
+from server.service.session_accounts import (
+    ACCOUNT_ID_KEY,
+    AccountUnavailable,
+    CredentialsLookup,
+    SessionAccounts,
+    no_registered_accounts,
+    record_failed_resume,
+)
 from server.service.session_doc import Runtime, from_document, to_document
 from server.service.views import FillView, GridView, PreviewView
 from server.store import (
@@ -80,19 +87,25 @@ class GridService:
         now_ms: Callable[[], int] = wall_clock_ms,
         runner_settings: RunnerSettings | None = None,
         subscriber_queue_size: int = 1024,
+        default_account_id: str = "",
+        exchange_factory: ExchangeFactory | None = None,
+        credentials_for: CredentialsLookup = no_registered_accounts,
     ) -> None:
+        """`exchange` trades for the default account (`default_account_id`); `exchange_factory`
+        opens the exchange of a user's registered account (None: everyone trades on the default)."""
         self.store = store
         self.exchange = exchange
         self.metrics = metrics
         self.now_ms = now_ms
         self.broker = FillBroker(subscriber_queue_size)
-        self.router = EventRouter(exchange)
+        self.pool = ExchangePool(exchange, default_account_id, exchange_factory)
+        self.router = self.pool.default.router
+        self._accounts = SessionAccounts(self.pool, credentials_for)
         self._user_locks: dict[str, asyncio.Lock] = {}
         self._runner_settings = runner_settings or RunnerSettings()
-        self._deps = SessionDeps(
-            store, exchange, self.broker, metrics, now_ms, self._user_lock, self._position_elsewhere
-        )
+        self._deps: dict[str, SessionDeps] = {}
         self._runners: dict[str, SessionRunner] = {}
+        self._account_of: dict[str, str] = {}  # session_id -> account id it trades on
         self._starting: set[tuple[str, str]] = set()  # (user_id, symbol) being started
         self._closing = False
 
@@ -102,21 +115,45 @@ class GridService:
             lock = self._user_locks[user_id] = asyncio.Lock()
         return lock
 
-    def _position_elsewhere(self, session_id: str, symbol: str) -> Decimal:
+    def _position_elsewhere(self, account_id: str, session_id: str, symbol: str) -> Decimal:
+        """The position the other sessions on the same ACCOUNT hold on `symbol`: the venue reports
+        one position per account and symbol, shared by every session trading there."""
         return sum(
             (
                 other.state.ledger.position
                 for other in self._runners.values()
-                if other.session_id != session_id and other.symbol == symbol
+                if other.session_id != session_id
+                and other.symbol == symbol
+                and self._account_of.get(other.session_id) == account_id
             ),
             Decimal(0),
         )
 
+    def _deps_for(self, venue: AccountVenue) -> SessionDeps:
+        deps = self._deps.get(venue.account_id)
+        if deps is None:
+            account_id = venue.account_id
+
+            def position_elsewhere(session_id: str, symbol: str) -> Decimal:
+                return self._position_elsewhere(account_id, session_id, symbol)
+
+            deps = self._deps[account_id] = SessionDeps(
+                self.store,
+                venue.exchange,
+                self.broker,
+                self.metrics,
+                self.now_ms,
+                self._user_lock,
+                position_elsewhere,
+            )
+        return deps
+
     # --- lifecycle --------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Start routing venue events, then resume every unfinished session from the store."""
-        self.router.start()
+        """Start routing venue events, then resume every unfinished session from the store (a
+        session whose account cannot be opened any more is marked FAILED, the others resume)."""
+        self.pool.start()
         records: list[SessionRecord] = []
         for status in _LIVE_STATUSES:
             token: str | None = None
@@ -128,18 +165,24 @@ class GridService:
                 token = page.next_page_token
                 if token is None:
                     break
-        # Every runner exists before any reconciles, so each sees the others' positions on its symbol.
-        launched = [self._launch(record) for record in records]
-
-        async def resume(runner: SessionRunner, caught_up: asyncio.Future[None]) -> None:
+        venues: list[tuple[SessionRecord, AccountVenue]] = []
+        for record in records:
             try:
-                await self.exchange.subscribe(runner.symbol)
+                venues.append((record, await self._accounts.of(record)))
+            except (AccountUnavailable, ExchangeError) as exc:
+                await record_failed_resume(self.store, record, f"cannot resume: {exc}", self.now_ms())
+        # Every runner exists before any reconciles, so each sees the others' positions on its symbol.
+        launched = [(self._launch(record, venue), venue) for record, venue in venues]
+
+        async def resume(runner: SessionRunner, caught_up: asyncio.Future[None], venue: AccountVenue) -> None:
+            try:
+                await venue.exchange.subscribe(runner.symbol)
                 await caught_up
                 log.info("session_resumed", session_id=runner.session_id, status=runner.record.status.value)
             except Exception:
                 log.exception("session_resume_failed", session_id=runner.session_id)
 
-        await asyncio.gather(*(resume(runner, caught_up) for runner, caught_up in launched))
+        await asyncio.gather(*(resume(runner, caught_up, venue) for (runner, caught_up), venue in launched))
         log.info("service_started", resumed=len(self._runners))
 
     def begin_shutdown(self) -> None:
@@ -149,12 +192,16 @@ class GridService:
 
     async def close(self) -> None:
         """Stop the runners WITHOUT stopping their sessions (they resume on the next start), and end
-        every WatchFills stream. The store and the exchange are the caller's to close."""
+        every WatchFills stream, and close the exchanges of users' accounts. The store and the
+        default exchange are the caller's to close."""
         self._closing = True
         self.broker.close()
-        await self.router.close()
+        for venue in self.pool.venues:
+            await venue.router.close()
         await asyncio.gather(*(runner.close() for runner in tuple(self._runners.values())))
         self._runners.clear()
+        self._account_of.clear()
+        await self.pool.close()
         self.metrics.active_sessions.set(0)
 
     @property
@@ -163,24 +210,27 @@ class GridService:
         return tuple(self._runners.values())
 
     def _launch(
-        self, record: SessionRecord, opening: tuple[Command, ...] | None = None
+        self, record: SessionRecord, venue: AccountVenue, opening: tuple[Command, ...] | None = None
     ) -> tuple[SessionRunner, asyncio.Future[None]]:
-        """A runner for the session, its first item queued (the opening placement, or the catch-up
-        after a restart) BEFORE any venue event can be routed to it."""
+        """A runner for the session on its account's venue, its first item queued (the opening
+        placement, or the catch-up after a restart) BEFORE any venue event can be routed to it."""
         state, runtime = from_document(record.engine_state)
-        runner = SessionRunner(record, state, runtime, self._deps, self._runner_settings)
+        runner = SessionRunner(record, state, runtime, self._deps_for(venue), self._runner_settings)
         first = runner.enqueue_open(opening) if opening is not None else runner.enqueue_resume()
         runner.on_exit = self._on_runner_exit
         self._runners[record.session_id] = runner
-        self.router.add(runner)
+        self._account_of[record.session_id] = venue.account_id
+        venue.router.add(runner)
         runner.start()
         self.metrics.active_sessions.set(len(self._runners))
         return runner, first
 
     def _on_runner_exit(self, runner: SessionRunner) -> None:
-        self.router.remove(runner)
+        for venue in self.pool.venues:
+            venue.router.remove(runner)
         if self._runners.get(runner.session_id) is runner:
             del self._runners[runner.session_id]
+            self._account_of.pop(runner.session_id, None)
         self.metrics.active_sessions.set(len(self._runners))
 
     def _check_open(self) -> None:
@@ -213,7 +263,11 @@ class GridService:
             raise duplicate_session(session_id)
         self._starting.add(key)
         try:
-            return await self._start_grid(user_id, session_id, source, state, commands, now_ms)
+            try:
+                venue = await self._accounts.for_new_session(user_id)
+            except ExchangeError as exc:
+                raise exchange_error(exc) from exc
+            return await self._start_grid(user_id, session_id, source, state, commands, now_ms, venue)
         finally:
             self._starting.discard(key)
 
@@ -225,15 +279,18 @@ class GridService:
         state: SessionState,
         commands: tuple[Command, ...],
         now_ms: int,
+        venue: AccountVenue,
     ) -> GridView:
         symbol = state.config.symbol
         runtime = Runtime()
+        config = input_to_dict(source)
+        config[ACCOUNT_ID_KEY] = venue.account_id  # a resume trades on this same account
         record = SessionRecord(
             session_id=session_id,
             user_id=user_id,
             symbol=symbol,
             status=SessionStatus.PENDING,
-            config=input_to_dict(source),
+            config=config,
             engine_state=to_document(state, runtime),
             created_at_ms=now_ms,
             updated_at_ms=now_ms,
@@ -245,9 +302,9 @@ class GridService:
         except StoreError as exc:
             raise store_error(exc) from exc
         structlog.contextvars.bind_contextvars(session_id=session_id)
-        runner, opened = self._launch(record, commands)
+        runner, opened = self._launch(record, venue, commands)
         try:
-            await self.exchange.subscribe(symbol)
+            await venue.exchange.subscribe(symbol)
         except ExchangeError as exc:
             log.warning("mark_price_subscribe_failed", error=str(exc))
         await opened
@@ -272,7 +329,15 @@ class GridService:
             )
         runner = self._runners.get(session_id)
         if runner is None:  # unfinished in the store but not running here: take it over first
-            runner, caught_up = self._launch(record)
+            try:
+                venue = await self._accounts.of(record)
+            except AccountUnavailable as exc:
+                raise DomainError(
+                    ErrorReason.ACCOUNT_NOT_REGISTERED, f"session {session_id}: {exc}"
+                ) from None
+            except ExchangeError as exc:
+                raise exchange_error(exc) from exc
+            runner, caught_up = self._launch(record, venue)
             await caught_up
         close = (
             bool(close_position)
@@ -294,23 +359,23 @@ class GridService:
         runner = self._runners.get(session_id)
         if runner is not None:  # a live session: its runner holds the latest record and state
             if runner.record.user_id != user_id:
-                raise not_owner(session_id)
+                raise session_not_found(session_id)
             return self._view(runner.record, runner)
         record = await self._owned_session(session_id, user_id)
         return self._view(record, None)
 
     async def list_grids(
         self,
-        signer: str,
-        user_id: str,
+        user_id: str | None,
         status: SessionStatus | None,
         page_size: int,
         page_token: str,
     ) -> tuple[list[GridView], str]:
-        self._require_self(signer, user_id)
+        """The sessions of `user_id` (None: every user's, for the operator). The API edge decides
+        which user the caller may list (server.auth.listing_user_filter)."""
         try:
             page = await self.store.list_sessions(
-                user_id=signer,
+                user_id=user_id,
                 status=status,
                 page_size=page_size_of(page_size),
                 page_token=page_token or None,
@@ -324,20 +389,18 @@ class GridService:
 
     async def list_summaries(
         self,
-        signer: str,
-        user_id: str,
+        user_id: str | None,
         status: SessionStatus | None,
         start_time_ms: int,
         end_time_ms: int,
         page_size: int,
         page_token: str,
     ) -> tuple[list[summaries.SummaryView], str, summaries.SummaryTotals]:
-        self._require_self(signer, user_id)
         if start_time_ms < 0 or end_time_ms < 0:
             raise DomainError.invalid_field("start_time", "must be >= 0 (ms since the epoch)")
         if end_time_ms and start_time_ms and end_time_ms < start_time_ms:
             raise DomainError.invalid_field("end_time", "must not be earlier than start_time")
-        query = summaries.SummaryQuery(signer, status, start_time_ms or None, end_time_ms or None)
+        query = summaries.SummaryQuery(user_id, status, start_time_ms or None, end_time_ms or None)
         offset = summaries.decode_offset(page_token, query)
         size = page_size_of(page_size)
         try:
@@ -386,16 +449,9 @@ class GridService:
             raise store_error(exc) from exc
         if record is None:
             raise session_not_found(session_id)
-        if record.user_id != user_id:
-            raise not_owner(session_id)
+        if record.user_id != user_id:  # another user's session answers as a missing one
+            raise session_not_found(session_id)
         return record
-
-    @staticmethod
-    def _require_self(signer: str, user_id: str) -> None:
-        if user_id and user_id.lower() != signer:
-            raise DomainError(
-                ErrorReason.PERMISSION_DENIED, "user_id: only the signer's own sessions are listed"
-            )
 
     def _view(self, record: SessionRecord, runner: SessionRunner | None) -> GridView:
         live = runner is not None and not runner.finished.is_set()

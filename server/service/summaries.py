@@ -55,7 +55,7 @@ class SummaryTotals:
 
 @dataclass(frozen=True, slots=True)
 class SummaryQuery:
-    user_id: str
+    user_id: str | None  # None: every user's (the operator's listing)
     status: SessionStatus | None
     start_time_ms: int | None
     end_time_ms: int | None

@@ -1,5 +1,10 @@
 """The whole service on loopback sockets, as clients see it: the simulator, the app (store, adapter,
-grid service, gRPC server, REST shim) and a gRPC client with the generated stubs."""
+grid service, gRPC server, REST shim) and a gRPC client with the generated stubs.
+
+Requests are really signed: `auth(user)` marks a request "to be signed by `user`'s wallet" and the
+channel's `SigningInterceptor` signs it with `orderly_grid.signing.sign_request` and that wallet's
+eth-account key just before it is sent (the action is the RPC method's name), as the SDK does. An
+auth block that does not carry the marker is sent exactly as built (the tests of bad auth)."""
 
 from __future__ import annotations
 
@@ -12,11 +17,15 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+from eth_account import Account
+from google.protobuf.message import Message
+from orderly_grid import signing
 from orderly_grid.v1 import auth_pb2, grid_pb2, grid_service_pb2, grid_service_pb2_grpc
 
 from server.api.errors import DomainError
 from server.api.status import error_from_rpc_error
 from server.app import Application, simulator_exchange_config
+from server.auth import RateLimitPolicy
 from server.exchange import OrderlyExchange
 from server.service.runner import RunnerSettings
 from server.settings import Settings
@@ -24,15 +33,73 @@ from server.simulator import RunningSimulator
 from server.simulator.orders import Order
 from server.store import open_store
 
-USER = "0x" + "ab" * 20
-OTHER_USER = "0x" + "cd" * 20
+# Fixed test keys (never funded anywhere); their lower-case addresses are the users the server sees.
+USER_KEY = "0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318"
+OTHER_USER_KEY = "0x" + "59" * 32
+USER = Account.from_key(USER_KEY).address.lower()
+OTHER_USER = Account.from_key(OTHER_USER_KEY).address.lower()
+WALLET_KEYS = {USER: USER_KEY, OTHER_USER: OTHER_USER_KEY}
+DOMAIN = signing.DEFAULT_DOMAIN
 SYMBOL = "PERP_BTC_USDC"
+# The marker `SigningInterceptor` replaces with a real signature (65 zero bytes never verify).
+SIGN_ME = "0x" + "00" * 65
 
 
-def auth(user_id: str = USER) -> auth_pb2.UserAuth:
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def auth(user_id: str = USER, *, timestamp_ms: int | None = None, nonce: str = "") -> auth_pb2.UserAuth:
+    """ "Sign this request as `user_id`" (see the module doc); a fresh nonce unless one is given."""
     return auth_pb2.UserAuth(
-        user_id=user_id, signature="0x" + "11" * 65, timestamp=int(time.time() * 1000), nonce="n1"
+        user_id=user_id,
+        signature=SIGN_ME,
+        timestamp=now_ms() if timestamp_ms is None else timestamp_ms,
+        nonce=nonce,
     )
+
+
+def signed(action: str, request: Message, key: str = USER_KEY, **kwargs: Any) -> Message:
+    """`request` with a real `user_auth` signed by `key` for `action` (kwargs: timestamp_ms, nonce)."""
+    kwargs.setdefault("timestamp_ms", now_ms())
+    signing.sign_request(key, DOMAIN, action, request, **kwargs)
+    return request
+
+
+def sign_marked(action: str, request: Any) -> Any:
+    """A copy of `request` signed for real when its auth block carries the SIGN_ME marker."""
+    fields = request.DESCRIPTOR.fields_by_name
+    if signing.AUTH_FIELD not in fields or not request.HasField(signing.AUTH_FIELD):
+        return request
+    block = request.user_auth
+    key = WALLET_KEYS.get(block.user_id.lower())
+    if block.signature != SIGN_ME or key is None:
+        return request
+    copy = type(request)()
+    copy.CopyFrom(request)
+    return signed(action, copy, key, timestamp_ms=block.timestamp, nonce=block.nonce or None)
+
+
+def _action(details: grpc.aio.ClientCallDetails) -> str:
+    method = details.method
+    text = method.decode() if isinstance(method, bytes) else str(method)
+    return text.rsplit("/", 1)[-1]
+
+
+# grpc.aio files an interceptor under ONE kind only, so each kind is its own class.
+class _SignUnary(grpc.aio.UnaryUnaryClientInterceptor):  # type: ignore[misc]
+    async def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
+        return await continuation(details, sign_marked(_action(details), request))
+
+
+class _SignStream(grpc.aio.UnaryStreamClientInterceptor):  # type: ignore[misc]
+    async def intercept_unary_stream(self, continuation: Any, details: Any, request: Any) -> Any:
+        return await continuation(details, sign_marked(_action(details), request))
+
+
+def signing_channel(target: str) -> grpc.aio.Channel:
+    """A channel to `target` whose marked requests are signed (see `auth`)."""
+    return grpc.aio.insecure_channel(target, interceptors=[_SignUnary(), _SignStream()])
 
 
 def start_request(**overrides: Any) -> grid_service_pb2.StartGridRequest:
@@ -160,6 +227,8 @@ async def running_app(
     *,
     with_rest: bool = False,
     subscriber_queue_size: int = 1024,
+    settings: Settings | None = None,
+    rate_limit_policy: RateLimitPolicy | None = None,
 ) -> AsyncIterator[Running]:
     """The service on `sim`, its store opened afresh from `location` (as a restarted process would)."""
     if isinstance(location, Path):
@@ -167,7 +236,9 @@ async def running_app(
     store = await open_store(
         location.mongodb_uri, location.data_dir, mongodb_database=location.mongodb_database
     )
-    settings = replace(Settings(), grpc_port=0, rest_port=0, data_dir=location.data_dir, shutdown_grace_s=1.0)
+    settings = replace(
+        settings or Settings(), grpc_port=0, rest_port=0, data_dir=location.data_dir, shutdown_grace_s=1.0
+    )
     exchange_config = simulator_exchange_config(sim)
     exchange_config = replace(exchange_config, ws_reconnect_base_ms=50, ws_reconnect_max_ms=500, seed=7)
     app = Application(
@@ -178,10 +249,11 @@ async def running_app(
         runner_settings=RunnerSettings(stop_timeout_ms=3_000),
         with_rest=with_rest,
         subscriber_queue_size=subscriber_queue_size,
+        rate_limit_policy=rate_limit_policy,
     )
     try:
         await app.start()
-        channel = grpc.aio.insecure_channel(app.grpc_target)
+        channel = signing_channel(app.grpc_target)
         try:
             yield Running(app, channel, grid_service_pb2_grpc.GridServiceStub(channel))
         finally:

@@ -1,45 +1,24 @@
-"""The REST contract end to end: aiohttp client -> REST shim -> gRPC -> service -> simulator."""
+"""The REST contract end to end: aiohttp client -> REST shim -> gRPC -> service -> simulator.
+
+Every call is signed over the proto message the shim builds from it (see tests.auth.test_rest_signing)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import json
-import time
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+from orderly_grid.v1 import grid_pb2
+from orderly_grid.v1 import grid_service_pb2 as pb
 
 from server.simulator import RunningSimulator, SimulatorControl
-from tests.integration.harness import SYMBOL, USER, running_app, venue_orders, wait_until
-
-
-def _auth_query(user_id: str = USER) -> dict[str, str]:
-    return {
-        "user_auth.user_id": user_id,
-        "user_auth.signature": "0x" + "11" * 65,
-        "user_auth.timestamp": str(int(time.time() * 1000)),
-        "user_auth.nonce": "n2",
-    }
-
-
-START_BODY: dict[str, Any] = {
-    "ticker": "BTCUSDT",
-    "direction": "BOTH",
-    "current_price": "42500",
-    "upper_bound": "45000",
-    "lower_bound": "40000",
-    "grid_levels": 6,
-    "total_margin": "1000",
-    # The older flat auth form, folded into user_auth by the shim.
-    "user_id": USER,
-    "user_sig": "0x" + "22" * 65,
-    "timestamp": int(time.time() * 1000),
-    "nonce": "n1",
-}
+from tests.integration.harness import OTHER_USER_KEY, SYMBOL, USER, running_app, venue_orders, wait_until
+from tests.integration.rest_signing import auth_json, auth_query, start_body
 
 
 @contextlib.asynccontextmanager
@@ -70,7 +49,7 @@ async def test_grid_over_rest_streams_fills_as_ndjson_and_stops(
 ) -> None:
     async with running_app(sim, tmp_path, with_rest=True) as server, aiohttp.ClientSession() as http:
         base = server.app.rest_url
-        async with http.post(f"{base}/api/grid/start", json=START_BODY) as response:
+        async with http.post(f"{base}/api/grid/start", json=start_body()) as response:
             body = await response.json()
             assert response.status == 200, body
         assert body["success"] is True
@@ -80,20 +59,21 @@ async def test_grid_over_rest_streams_fills_as_ndjson_and_stops(
         assert grid["status"] == "RUNNING"
         assert len(grid["open_orders"]) == 5
 
-        async with http.post(f"{base}/api/grid/start", json=START_BODY) as response:
+        async with http.post(f"{base}/api/grid/start", json=start_body()) as response:
             duplicate = await response.json()
         assert response.status == 409
         assert duplicate["success"] is False
         assert duplicate["error_code"] == "DUPLICATE_GRID_SESSION"
 
-        bad = dict(START_BODY, grid_levels=1)
+        bad = start_body(grid_levels=1)
         async with http.post(f"{base}/api/grid/start", json=bad) as response:
             refused = await response.json()
         assert response.status == 400
         assert refused["error_code"] == "INVALID_ARGUMENT"
         assert [v["field"] for v in refused["details"]["field_violations"]] == ["grid_levels"]
 
-        async with ndjson_lines(http, f"{base}/api/grid/fills/{session_id}", _auth_query()) as lines:
+        fills_query = auth_query("WatchFills", pb.WatchFillsRequest(session_id=session_id))
+        async with ndjson_lines(http, f"{base}/api/grid/fills/{session_id}", fills_query) as lines:
             first = await asyncio.wait_for(lines.get(), 10)
             assert first == {"replay_complete": {"last_seq": "0"}}
             await control.set_price(SYMBOL, "41950")
@@ -105,27 +85,34 @@ async def test_grid_over_rest_streams_fills_as_ndjson_and_stops(
 
         await wait_until(counter_on_venue, "the counter sell at 43000")
 
-        async with http.get(f"{base}/api/grid/status/{session_id}", params=_auth_query()) as response:
+        get_query = auth_query("GetGrid", pb.GetGridRequest(session_id=session_id))
+        async with http.get(f"{base}/api/grid/status/{session_id}", params=get_query) as response:
             status = await response.json()
         assert response.status == 200, status
         prices = sorted(Decimal(o["price"]) for o in status["data"]["grid"]["open_orders"])
         assert Decimal("43000") in prices
         assert Decimal(status["data"]["grid"]["position"]["quantity"]) == Decimal(fill["quantity"])
 
-        async with http.get(
-            f"{base}/api/grid/status/{session_id}", params=_auth_query("0x" + "cd" * 20)
-        ) as r:
-            assert r.status == 403
-            assert (await r.json())["error_code"] == "PERMISSION_DENIED"
+        # Another wallet's valid signature: the session answers as a missing one.
+        other_query = auth_query("GetGrid", pb.GetGridRequest(session_id=session_id), OTHER_USER_KEY)
+        async with http.get(f"{base}/api/grid/status/{session_id}", params=other_query) as r:
+            assert r.status == 404
+            assert (await r.json())["error_code"] == "SESSION_NOT_FOUND"
 
-        stop_body = {"session_id": session_id, "close_position": True, "user_auth": {"user_id": USER}}
+        stop = pb.StopGridRequest(session_id=session_id, close_position=True)
+        stop_body = {
+            "session_id": session_id,
+            "close_position": True,
+            "user_auth": auth_json("StopGrid", stop),
+        }
         async with http.post(f"{base}/api/grid/stop", json=stop_body) as response:
             stopped = await response.json()
         assert response.status == 200, stopped
         assert stopped["data"]["grid"]["status"] == "STOPPED"
         assert venue_orders(sim) == []
 
-        params = dict(_auth_query(), user_id=USER, status="STOPPED")
+        listing = pb.ListGridSummariesRequest(user_id=USER, status=grid_pb2.GRID_STATUS_STOPPED)
+        params = dict(auth_query("ListGridSummaries", listing), user_id=USER, status="STOPPED")
         async with http.get(f"{base}/api/grid/summary", params=params) as response:
             summary = await response.json()
         assert response.status == 200, summary

@@ -10,10 +10,9 @@ import sys
 from pathlib import Path
 
 import aiohttp
-import grpc
 from orderly_grid.v1 import grid_pb2, grid_service_pb2_grpc
 
-from tests.integration.harness import start_request
+from tests.integration.harness import signing_channel, start_request
 
 
 async def test_serve_runs_grpc_and_rest_on_the_simulator_and_stops_on_sigterm(tmp_path: Path) -> None:
@@ -36,7 +35,7 @@ async def test_serve_runs_grpc_and_rest_on_the_simulator_and_stops_on_sigterm(tm
         grpc_target, rest_url = match.groups()
         async with aiohttp.ClientSession() as http, http.get(f"{rest_url}/health") as response:
             assert response.status == 200
-        async with grpc.aio.insecure_channel(grpc_target) as channel:
+        async with signing_channel(grpc_target) as channel:
             stub = grid_service_pb2_grpc.GridServiceStub(channel)
             grid = (await stub.StartGrid(start_request())).grid
             assert grid.status == grid_pb2.GRID_STATUS_RUNNING

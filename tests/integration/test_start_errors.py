@@ -73,20 +73,20 @@ async def test_duplicate_session_and_other_users_are_refused(sim: RunningSimulat
         assert (code, error.reason) == (grpc.StatusCode.ALREADY_EXISTS, "DUPLICATE_GRID_SESSION")
         assert len(venue_orders(sim)) == 5, "the refused duplicate placed orders"
 
-        other = auth(OTHER_USER)
         code, error = await rpc_error(
-            stub.GetGrid(grid_service_pb2.GetGridRequest(session_id=session_id, user_auth=other))
+            stub.GetGrid(grid_service_pb2.GetGridRequest(session_id=session_id, user_auth=auth(OTHER_USER)))
         )
-        assert (code, error.reason) == (grpc.StatusCode.PERMISSION_DENIED, "PERMISSION_DENIED")
+        # Another user's session answers exactly as a missing one.
+        assert (code, error.reason) == (grpc.StatusCode.NOT_FOUND, "SESSION_NOT_FOUND")
         code, error = await rpc_error(
-            stub.StopGrid(grid_service_pb2.StopGridRequest(session_id=session_id, user_auth=other))
+            stub.StopGrid(grid_service_pb2.StopGridRequest(session_id=session_id, user_auth=auth(OTHER_USER)))
         )
-        assert (code, error.reason) == (grpc.StatusCode.PERMISSION_DENIED, "PERMISSION_DENIED")
+        assert (code, error.reason) == (grpc.StatusCode.NOT_FOUND, "SESSION_NOT_FOUND")
         assert len(venue_orders(sim)) == 5
-        theirs = await stub.ListGrids(grid_service_pb2.ListGridsRequest(user_auth=other))
+        theirs = await stub.ListGrids(grid_service_pb2.ListGridsRequest(user_auth=auth(OTHER_USER)))
         assert list(theirs.grids) == []
         code, error = await rpc_error(
-            stub.ListGrids(grid_service_pb2.ListGridsRequest(user_id=USER, user_auth=other))
+            stub.ListGrids(grid_service_pb2.ListGridsRequest(user_id=USER, user_auth=auth(OTHER_USER)))
         )
         assert (code, error.reason) == (grpc.StatusCode.PERMISSION_DENIED, "PERMISSION_DENIED")
 

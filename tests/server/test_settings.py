@@ -119,3 +119,13 @@ def test_settings_are_immutable() -> None:
     settings = Settings.from_env({})
     with pytest.raises(AttributeError):
         settings.grpc_port = 1  # type: ignore[misc]
+
+
+def test_auth_domain_defaults_to_orderly_grid_and_is_read_from_grid_auth_domain() -> None:
+    assert Settings.from_env({}).auth_domain == "orderly-grid"
+    assert Settings.from_env({"GRID_AUTH_DOMAIN": "grid.example.com"}).auth_domain == "grid.example.com"
+
+
+def test_an_auth_domain_with_a_control_character_is_refused_naming_the_variable() -> None:
+    with pytest.raises(SettingsError, match="GRID_AUTH_DOMAIN: must be at most 128 printable"):
+        Settings.from_env({"GRID_AUTH_DOMAIN": "grid\x07x"})

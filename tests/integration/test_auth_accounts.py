@@ -1,0 +1,248 @@
+"""Per-user Orderly accounts over the real service: RegisterAccount stores a user's credentials, that
+user's sessions trade on their own (simulated) venue account, a session stays on the account it
+started on, and the secret appears in no response and no log line."""
+
+from __future__ import annotations
+
+import base64
+import io
+import logging
+from collections.abc import Iterator
+from dataclasses import replace
+from decimal import Decimal
+from pathlib import Path
+
+import aiohttp
+import grpc
+import pytest
+import structlog
+from orderly_grid.v1 import grid_pb2
+from orderly_grid.v1 import grid_service_pb2 as pb
+
+from server.logs import configure_logging
+from server.settings import Settings
+from server.simulator import RunningSimulator, SimulatorControl
+from server.simulator.accounts import SimAccount
+from server.simulator.orders import Order
+from tests.integration.harness import (
+    OTHER_USER,
+    OTHER_USER_KEY,
+    SYMBOL,
+    USER,
+    auth,
+    rpc_error,
+    running_app,
+    signed,
+    start_request,
+    venue_orders,
+    wait_until,
+)
+from tests.integration.rest_signing import auth_json
+
+MASTER_KEY = base64.b64encode(bytes(range(32))).decode()
+WITH_ACCOUNTS = replace(Settings(), master_key=MASTER_KEY)
+B_SESSION = f"{OTHER_USER}_BTCUSDT"
+A_SESSION = f"{USER}_BTCUSDT"
+
+
+@pytest.fixture
+def log_output() -> Iterator[io.StringIO]:
+    """Every log line of the test (DEBUG included), rendered exactly as production renders it."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    stream = io.StringIO()
+    configure_logging("DEBUG", stream=stream)
+    yield stream
+    structlog.reset_defaults()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    for handler in handlers:
+        root.addHandler(handler)
+    root.setLevel(level)
+
+
+def register_request(account: SimAccount) -> pb.RegisterAccountRequest:
+    request = pb.RegisterAccountRequest(
+        account_id=account.account_id, orderly_key=account.orderly_key, orderly_secret=account.orderly_secret
+    )
+    return signed("RegisterAccount", request, OTHER_USER_KEY)  # type: ignore[return-value]
+
+
+def b_start() -> pb.StartGridRequest:
+    request = start_request()
+    request.ClearField("user_auth")
+    return signed("StartGrid", request, OTHER_USER_KEY)  # type: ignore[return-value]
+
+
+def account_orders(sim: RunningSimulator, account: SimAccount) -> list[Order]:
+    return sim.context.venue.open_orders(account.account_id, SYMBOL)
+
+
+async def test_register_account_without_a_master_key_is_refused(
+    sim: RunningSimulator, tmp_path: Path
+) -> None:
+    account = SimAccount("0x" + "12" * 32, "ed25519:x", "ed25519:y")
+    async with running_app(sim, tmp_path) as server:
+        code, error = await rpc_error(server.stub.RegisterAccount(register_request(account)))
+        assert (code, error.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "ACCOUNT_REGISTRATION_DISABLED")
+
+
+async def test_register_account_is_signed_like_every_other_call(
+    sim: RunningSimulator, tmp_path: Path
+) -> None:
+    account = SimAccount("0x" + "12" * 32, "ed25519:x", "ed25519:y")
+    async with running_app(sim, tmp_path, settings=WITH_ACCOUNTS) as server:
+        request = register_request(account)
+        request.orderly_key = "ed25519:other"  # changed after signing
+        code, error = await rpc_error(server.stub.RegisterAccount(request))
+        assert (code, error.reason) == (grpc.StatusCode.UNAUTHENTICATED, "INVALID_SIGNATURE")
+
+
+async def test_a_registered_users_grid_trades_on_their_account_and_the_secret_never_leaks(
+    sim: RunningSimulator, control: SimulatorControl, tmp_path: Path, log_output: io.StringIO
+) -> None:
+    b_account = await control.create_account("50000")
+    secret = b_account.orderly_secret
+    async with running_app(sim, tmp_path, settings=WITH_ACCOUNTS, with_rest=True) as server:
+        registered = await server.stub.RegisterAccount(register_request(b_account))
+        assert registered.account.user_id == OTHER_USER
+        assert registered.account.account_id == b_account.account_id.lower()
+        assert registered.account.orderly_key == b_account.orderly_key
+        assert secret not in str(registered)
+        assert secret.encode() not in registered.SerializeToString()
+
+        b_grid = (await server.stub.StartGrid(b_start())).grid
+        assert b_grid.status == grid_pb2.GRID_STATUS_RUNNING
+        assert len(account_orders(sim, b_account)) == 5
+        assert venue_orders(sim) == [], "B's grid placed orders on the default account"
+
+        a_grid = (await server.stub.StartGrid(start_request())).grid
+        assert len(venue_orders(sim)) == 5
+        assert len(account_orders(sim, b_account)) == 5
+        assert {o.client_order_id.split("-")[0] for o in account_orders(sim, b_account)} != {
+            o.client_order_id.split("-")[0] for o in venue_orders(sim)
+        }
+        assert a_grid.session_id == A_SESSION
+
+        # A fill on B's account reaches B's session (its own private stream and router).
+        await control.set_price(SYMBOL, "41950")
+
+        async def counter_sells_on_both_accounts() -> bool:
+            sells = [o for o in account_orders(sim, b_account) + venue_orders(sim) if o.side == "SELL"]
+            return sum(o.price == Decimal("43000") for o in sells) == 2
+
+        await wait_until(counter_sells_on_both_accounts, "each account's counter sell at 43000")
+        b_view = (
+            await server.stub.GetGrid(pb.GetGridRequest(session_id=B_SESSION, user_auth=auth(OTHER_USER)))
+        ).grid
+        assert Decimal(b_view.position.quantity) > 0
+        stopped = await server.stub.StopGrid(
+            pb.StopGridRequest(session_id=B_SESSION, close_position=True, user_auth=auth(OTHER_USER))
+        )
+        assert stopped.grid.status == grid_pb2.GRID_STATUS_STOPPED
+        assert account_orders(sim, b_account) == []
+        assert len(venue_orders(sim)) == 5, "stopping B's grid touched the default account"
+
+        # Over REST too: the answer carries no secret.
+        again = pb.RegisterAccountRequest(
+            account_id=b_account.account_id,
+            orderly_key=b_account.orderly_key,
+            orderly_secret=b_account.orderly_secret,
+        )
+        body = {
+            "account_id": b_account.account_id,
+            "orderly_key": b_account.orderly_key,
+            "orderly_secret": b_account.orderly_secret,
+            "user_auth": auth_json("RegisterAccount", again, OTHER_USER_KEY),
+        }
+        url = f"{server.app.rest_url}/api/grid/account"
+        async with aiohttp.ClientSession() as http, http.post(url, json=body) as response:
+            text = await response.text()
+            assert response.status == 200, text
+        assert secret not in text
+        assert b_account.orderly_key in text
+    logs = log_output.getvalue()
+    assert "account_registered" in logs, "the log capture saw nothing"
+    assert "order_placed" in logs
+    assert secret not in logs
+    assert secret.removeprefix("ed25519:") not in logs
+
+
+async def test_a_session_resumes_after_a_restart_on_the_account_it_started_on(
+    sim: RunningSimulator, control: SimulatorControl, tmp_path: Path, log_output: io.StringIO
+) -> None:
+    b_account = await control.create_account("50000")
+    async with running_app(sim, tmp_path, settings=WITH_ACCOUNTS) as server:
+        await server.stub.RegisterAccount(register_request(b_account))
+        await server.stub.StartGrid(b_start())
+        await server.stub.StartGrid(start_request())
+        # Both grids buy at 42000, each on its own account: each account holds one position.
+        await control.set_price(SYMBOL, "41950")
+
+        async def both_filled() -> bool:
+            sells = [o for o in account_orders(sim, b_account) + venue_orders(sim) if o.side == "SELL"]
+            return sum(o.price == Decimal("43000") for o in sells) == 2
+
+        await wait_until(both_filled, "each account's counter sell at 43000")
+        b_before = (
+            await server.stub.GetGrid(pb.GetGridRequest(session_id=B_SESSION, user_auth=auth(OTHER_USER)))
+        ).grid
+        a_before = await server.get(A_SESSION)
+        assert Decimal(b_before.position.quantity) > 0
+    async with running_app(sim, tmp_path, settings=WITH_ACCOUNTS) as restarted:
+        b_after = (
+            await restarted.stub.GetGrid(pb.GetGridRequest(session_id=B_SESSION, user_auth=auth(OTHER_USER)))
+        ).grid
+        a_after = await restarted.get(A_SESSION)
+        assert b_after.status == grid_pb2.GRID_STATUS_RUNNING
+        # The reconcile after the restart splits each ACCOUNT's venue position among that account's
+        # sessions only: counting A's default-account position against B's would zero B's.
+        assert Decimal(b_after.position.quantity) == Decimal(b_before.position.quantity)
+        assert Decimal(a_after.position.quantity) == Decimal(a_before.position.quantity)
+        logs = log_output.getvalue()
+        assert logs.count('"event": "session_resumed"') == 2
+        assert "position_mismatch" not in logs
+        assert len(account_orders(sim, b_account)) == 5, "the resume re-placed or lost B's orders"
+        assert len(venue_orders(sim)) == 5
+        await restarted.stub.StopGrid(pb.StopGridRequest(session_id=B_SESSION, user_auth=auth(OTHER_USER)))
+        assert account_orders(sim, b_account) == []
+        assert len(venue_orders(sim)) == 5, "stopping B's grid touched the default account"
+
+
+async def test_a_session_whose_account_was_replaced_fails_its_resume_and_the_others_resume(
+    sim: RunningSimulator, control: SimulatorControl, tmp_path: Path
+) -> None:
+    first = await control.create_account("50000")
+    second = await control.create_account("50000")
+    async with running_app(sim, tmp_path, settings=WITH_ACCOUNTS) as server:
+        await server.stub.RegisterAccount(register_request(first))
+        await server.stub.StartGrid(b_start())
+        await server.stub.StartGrid(start_request())
+        # Re-registering does not move the running session: it keeps trading on `first`.
+        await server.stub.RegisterAccount(register_request(second))
+        grid = (
+            await server.stub.GetGrid(pb.GetGridRequest(session_id=B_SESSION, user_auth=auth(OTHER_USER)))
+        ).grid
+        assert grid.status == grid_pb2.GRID_STATUS_RUNNING
+        assert (len(account_orders(sim, first)), len(account_orders(sim, second))) == (5, 0)
+    async with running_app(sim, tmp_path, settings=WITH_ACCOUNTS) as restarted:
+        # `first`'s credentials are gone: B's session cannot trade anywhere it belongs, so it fails
+        # (clearly, with the reason) instead of moving to `second` or stopping the server.
+        failed = (
+            await restarted.stub.GetGrid(pb.GetGridRequest(session_id=B_SESSION, user_auth=auth(OTHER_USER)))
+        ).grid
+        assert failed.status == grid_pb2.GRID_STATUS_FAILED
+        assert failed.stop_reason == grid_pb2.STOP_REASON_ERROR
+        assert "no longer has registered" in failed.stop_detail
+        assert account_orders(sim, second) == []
+        a_grid = await restarted.get(A_SESSION)
+        assert a_grid.status == grid_pb2.GRID_STATUS_RUNNING
+        assert len(venue_orders(sim)) == 5
+        code, error = await rpc_error(
+            restarted.stub.StopGrid(pb.StopGridRequest(session_id=B_SESSION, user_auth=auth(OTHER_USER)))
+        )
+        assert (code, error.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "SESSION_ALREADY_STOPPED")
+        finished = await restarted.stub.ListGridSummaries(
+            pb.ListGridSummariesRequest(status=grid_pb2.GRID_STATUS_FAILED, user_auth=auth(OTHER_USER))
+        )
+        assert [s.session_id for s in finished.summaries] == [B_SESSION]
