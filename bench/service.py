@@ -8,7 +8,10 @@ The simulator runs in a process of its own (as Orderly would be remote); the ser
 in a temp dir, Orderly adapter over loopback sockets, gRPC server, REST shim) and the measuring
 clients share this process and its event loop (2-core machine). Venue rate limits are OFF on both
 sides so the service itself is measured: with Orderly's 10 orders/s per account, 100 sessions sharing
-one account would measure the venue's limit instead.
+one account would measure the venue's limit instead (the service's own per-wallet and per-address
+limits are off too). Every request is signed for real (orderly_grid.signing, one eth-account wallet
+per simulated user, a fresh nonce each); the GetGrid throughput requests are signed before the clock
+starts, so the table holds the server's cost of verifying them, not the client's of signing.
 
 - fill -> counter: an observer connection on the same venue account sees every execution report;
   latency = (counter order's NEW report) - (the fill's report), both as the observer received them.
@@ -39,10 +42,14 @@ sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != _H
 
 import aiohttp  # noqa: E402
 import grpc  # noqa: E402
-from orderly_grid.v1 import auth_pb2, grid_pb2, grid_service_pb2, grid_service_pb2_grpc  # noqa: E402
+from eth_account import Account  # noqa: E402
+from google.protobuf.message import Message  # noqa: E402
+from orderly_grid import signing  # noqa: E402
+from orderly_grid.v1 import grid_pb2, grid_service_pb2, grid_service_pb2_grpc  # noqa: E402
 
 from engine import OrderAccepted, OrderFilled, OrderPartiallyFilled, Side, parse_client_order_id  # noqa: E402
-from server.app import Application  # noqa: E402
+from server.app import Application, freeze_startup_heap  # noqa: E402
+from server.auth import RateLimitPolicy  # noqa: E402
 from server.exchange import OrderlyConfig, OrderlyCredentials, OrderlyExchange  # noqa: E402
 from server.exchange.constants import RATE_LIMITS, RateLimit  # noqa: E402
 from server.logs import configure_logging  # noqa: E402
@@ -81,14 +88,39 @@ async def simulator_process() -> AsyncIterator[dict[str, str]]:
         await process.wait()
 
 
+# The service's own per-wallet and per-address limits are off too: one client address starts 100 grids.
+NO_AUTH_LIMITS = RateLimitPolicy(per_user={}, per_peer={})
+
+
+def wallet_key(i: int) -> str:
+    """Simulated user i's wallet key (fixed, never funded anywhere): requests are signed for real."""
+    return f"0x{i + 1:064x}"
+
+
 def user(i: int) -> str:
-    return f"0x{i + 1:040x}"
+    """The user id the server sees for wallet i (the lower-case address)."""
+    return str(Account.from_key(wallet_key(i)).address).lower()
 
 
-def auth(user_id: str) -> auth_pb2.UserAuth:
-    return auth_pb2.UserAuth(
-        user_id=user_id, signature="0x" + "11" * 65, timestamp=int(time.time() * 1000), nonce="n"
+def signed(action: str, message: Message, i: int) -> Any:
+    """`message` signed by wallet i for `action` (EIP-191, a fresh nonce), as the SDK sends it."""
+    signing.sign_request(
+        wallet_key(i), signing.DEFAULT_DOMAIN, action, message, timestamp_ms=time.time_ns() // 1_000_000
     )
+    return message
+
+
+def rest_auth(action: str, message: Message, i: int) -> dict[str, str]:
+    """The `user_auth.*` query parameters of `message` signed by wallet i."""
+    block = signing.sign_request(
+        wallet_key(i), signing.DEFAULT_DOMAIN, action, message, timestamp_ms=time.time_ns() // 1_000_000
+    )
+    return {
+        "user_auth.user_id": block.user_id,
+        "user_auth.signature": block.signature,
+        "user_auth.timestamp": str(block.timestamp),
+        "user_auth.nonce": block.nonce,
+    }
 
 
 def pct(values: list[float], q: float) -> float:
@@ -136,8 +168,8 @@ def counter_of(client_order_id: str) -> str:
     return f"{parsed.prefix}-{parsed.cell_index}{letter}{parsed.cycle + 1}"
 
 
-def request(user_id: str, ticker: str, price: str, lower: str, upper: str, levels: int) -> Any:
-    return grid_service_pb2.StartGridRequest(
+def request(wallet: int, ticker: str, price: str, lower: str, upper: str, levels: int) -> Any:
+    message = grid_service_pb2.StartGridRequest(
         ticker=ticker,
         direction=grid_pb2.DIRECTION_BOTH,
         current_price=price,
@@ -145,8 +177,8 @@ def request(user_id: str, ticker: str, price: str, lower: str, upper: str, level
         upper_bound=upper,
         grid_levels=levels,
         total_margin="1000",
-        user_auth=auth(user_id),
     )
+    return signed("StartGrid", message, wallet)
 
 
 async def fill_to_counter(
@@ -172,14 +204,21 @@ async def fill_to_counter(
     return latencies
 
 
-async def throughput(call: Callable[[], Awaitable[Any]], concurrency: int, seconds: float) -> float:
+async def throughput(
+    call: Callable[[Any], Awaitable[Any]], requests: list[Any], concurrency: int, seconds: float
+) -> float:
+    """Calls per second over `seconds`, or until the pre-signed `requests` run out (each signed
+    request is good once: its nonce is consumed)."""
     count = 0
+    pending = iter(requests)
     deadline = time.monotonic() + seconds
 
     async def worker() -> None:
         nonlocal count
-        while time.monotonic() < deadline:
-            await call()
+        for message in pending:
+            if time.monotonic() >= deadline:
+                return
+            await call(message)
             count += 1
 
     started = time.monotonic()
@@ -215,8 +254,9 @@ async def main(args: argparse.Namespace) -> None:
                 reconcile_interval_ms=0,
             )
             settings = replace(Settings(), grpc_port=0, rest_port=0, data_dir=Path(tmp))
-            app = Application(settings, exchange_config=exchange_config)
+            app = Application(settings, exchange_config=exchange_config, rate_limit_policy=NO_AUTH_LIMITS)
             await app.start()
+            freeze_startup_heap()  # as `serve` does
             observer_exchange = OrderlyExchange(exchange_config)
             await observer_exchange.start()
             observer = Observer(observer_exchange)
@@ -225,9 +265,7 @@ async def main(args: argparse.Namespace) -> None:
             stub = grid_service_pb2_grpc.GridServiceStub(channel)
             try:
                 # One session on ETH: latency, then WatchFills fan-out on it.
-                eth = (
-                    await stub.StartGrid(request(user(0), "PERP_ETH_USDC", "2500", "2300", "2700", 5))
-                ).grid
+                eth = (await stub.StartGrid(request(0, "PERP_ETH_USDC", "2500", "2300", "2700", 5))).grid
                 eth_prefix = eth.open_orders[0].client_order_id.split("-")[0]
                 single = await fill_to_counter(
                     control, observer, ETH, {eth_prefix}, ("2390", "2510"), args.moves
@@ -242,9 +280,8 @@ async def main(args: argparse.Namespace) -> None:
                 subscribers: list[list[float]] = []
                 streams = []
                 for _ in range(args.subscribers):
-                    stream = stub.WatchFills(
-                        grid_service_pb2.WatchFillsRequest(session_id=eth.session_id, user_auth=auth(user(0)))
-                    )
+                    watch = grid_service_pb2.WatchFillsRequest(session_id=eth.session_id)
+                    stream = stub.WatchFills(signed("WatchFills", watch, 0))
                     while not (await stream.read()).HasField("replay_complete"):
                         pass  # the stored fills; live from the marker on
                     streams.append(stream)
@@ -284,7 +321,7 @@ async def main(args: argparse.Namespace) -> None:
                 prefixes: set[str] = set()
                 for i in range(args.sessions):
                     grid = (
-                        await stub.StartGrid(request(user(i + 1), "BTCUSDT", "42500", "40000", "45000", 6))
+                        await stub.StartGrid(request(i + 1, "BTCUSDT", "42500", "40000", "45000", 6))
                     ).grid
                     prefixes.add(grid.open_orders[0].client_order_id.split("-")[0])
                 many = await fill_to_counter(
@@ -298,13 +335,17 @@ async def main(args: argparse.Namespace) -> None:
                 )
 
                 # The gRPC edge: GetGrid vs a bare echo, same concurrency, same run.
-                get = grid_service_pb2.GetGridRequest(session_id=eth.session_id, user_auth=auth(user(0)))
-                getgrid_rps = await throughput(lambda: stub.GetGrid(get), args.concurrency, args.seconds)
+                # Signed before the clock starts: signing is the client's cost, not the server's.
+                def get_request() -> Any:
+                    return signed("GetGrid", grid_service_pb2.GetGridRequest(session_id=eth.session_id), 0)
+
+                gets = [get_request() for _ in range(args.presigned)]
+                getgrid_rps = await throughput(stub.GetGrid, gets, args.concurrency, args.seconds)
                 echo, echo_port = await echo_server()
                 async with grpc.aio.insecure_channel(f"127.0.0.1:{echo_port}") as echo_channel:
                     echo_call = echo_channel.unary_unary("/bench.Echo/Echo")
-                    payload = get.SerializeToString()
-                    echo_rps = await throughput(lambda: echo_call(payload), args.concurrency, args.seconds)
+                    payloads = [get.SerializeToString() for get in gets]
+                    echo_rps = await throughput(echo_call, payloads, args.concurrency, args.seconds)
                 await echo.stop(None)
                 rows.append(
                     (f"GetGrid req/s over gRPC (concurrency {args.concurrency})", f"{getgrid_rps:,.0f}")
@@ -316,15 +357,13 @@ async def main(args: argparse.Namespace) -> None:
 
                 grpc_ms: list[float] = []
                 rest_ms: list[float] = []
-                params = {
-                    "user_auth.user_id": user(0),
-                    "user_auth.signature": "0x11",
-                    "user_auth.timestamp": "1",
-                    "user_auth.nonce": "n",
-                }
                 async with aiohttp.ClientSession() as http:
                     url = f"{app.rest_url}/api/grid/status/{eth.session_id}"
                     for _ in range(args.samples):
+                        get = get_request()
+                        params = rest_auth(
+                            "GetGrid", grid_service_pb2.GetGridRequest(session_id=eth.session_id), 0
+                        )
                         started = time.perf_counter()
                         await stub.GetGrid(get)
                         grpc_ms.append((time.perf_counter() - started) * 1000)
@@ -361,4 +400,7 @@ if __name__ == "__main__":
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--samples", type=int, default=300)
+    parser.add_argument(
+        "--presigned", type=int, default=6000, help="signed GetGrid requests for the throughput runs"
+    )
     asyncio.run(main(parser.parse_args()))

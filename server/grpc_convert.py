@@ -6,14 +6,13 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from orderly_grid.v1 import auth_pb2, grid_pb2, grid_service_pb2
+from orderly_grid.v1 import grid_pb2, grid_service_pb2
 
-from engine import Direction, GridType, PnlReport, RecordRoundTrip, Side
-from server.service.auth import UserAuth
+from engine import Direction, GridType, PnlReport, Side
 from server.service.grid_input import GridConfigInput
 from server.service.summaries import SummaryTotals, SummaryView
 from server.service.views import FillView, GridView, PreviewView
-from server.store import SessionStatus
+from server.store import RoundTripRecord, SessionStatus
 
 _DIRECTIONS = {
     grid_pb2.DIRECTION_LONG: Direction.LONG,
@@ -37,12 +36,6 @@ _STATUS_FILTER: dict[int, SessionStatus] = {
 
 def _text(value: Decimal | None) -> str:
     return "" if value is None else str(value)
-
-
-def user_auth(message: auth_pb2.UserAuth, present: bool) -> UserAuth | None:
-    if not present:
-        return None
-    return UserAuth(message.user_id, message.signature, message.timestamp, message.nonce)
 
 
 def config_input(message: grid_pb2.GridConfig | grid_service_pb2.StartGridRequest) -> GridConfigInput:
@@ -183,7 +176,7 @@ def totals(value: SummaryTotals) -> grid_pb2.SummaryTotals:
     )
 
 
-def _round_trip(value: RecordRoundTrip) -> grid_pb2.RoundTrip:
+def _round_trip(value: RoundTripRecord) -> grid_pb2.RoundTrip:
     return grid_pb2.RoundTrip(
         cell_index=value.cell_index,
         quantity=str(value.quantity),

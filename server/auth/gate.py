@@ -73,8 +73,8 @@ class AuthGate:
         return user
 
     async def authenticate_user_id(self, action: str, request: Message, context: CallContext) -> str:
-        """`authenticate` for callers that act for one wallet only (server.grpc_service's
-        `Authenticator` seam): the verified user id; the operator token is refused with
+        """`authenticate` for the RPCs that act for one wallet only (StartGrid, StopGrid, GetGrid,
+        WatchFills in server.grpc_service): the verified user id; the operator token is refused with
         PERMISSION_DENIED, since such a caller cannot list everyone's sessions."""
         user = await self.authenticate(action, request, context)
         if user.is_operator:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
@@ -34,6 +35,7 @@ from server.exchange import constants as c
 from server.exchange.auth import OrderlySigner
 from server.exchange.config import OrderlyConfig
 from server.exchange.errors import AuthError, ExchangeError
+from server.exchange.funding import AccruedFunding
 from server.exchange.market_data import MarketData
 from server.exchange.models import (
     OrderReport,
@@ -60,6 +62,8 @@ from server.exchange.ws import Frame, WsStream
 
 log = structlog.get_logger(__name__)
 
+FUNDING_CHECK_INTERVAL_S = 1.0
+
 
 class OrderlyExchange:
     def __init__(self, config: OrderlyConfig, *, session: aiohttp.ClientSession | None = None) -> None:
@@ -78,6 +82,9 @@ class OrderlyExchange:
         self._stream = EventStream()
         self._market_data: MarketData | None = None
         self._positions: dict[str, Decimal] = {}
+        self._funding = AccruedFunding()
+        self._funding_task: asyncio.Task[None] | None = None
+        self._funding_read_s = 0.0  # monotonic time of the last push-triggered funding read
         self._symbols: set[str] = set()
         self._trades_since_ms: dict[str, int] = {}
         self._client_ids: dict[str, str] = {}  # order_id -> client_order_id
@@ -149,6 +156,7 @@ class OrderlyExchange:
         self._private.start()
         self._public.start()
         await self._wait_until_connected(self._private)
+        await self._check_funding()  # the baseline of the accrued funding (server.exchange.funding)
         if self.config.reconcile_interval_ms > 0:
             self._periodic_task = asyncio.create_task(
                 self._reconcile_periodically(), name="orderly-reconcile"
@@ -174,7 +182,7 @@ class OrderlyExchange:
         raise ExchangeError(f"private stream did not connect within {timeout_s} s: {stream.last_error}")
 
     async def close(self) -> None:
-        for task in (self._periodic_task, self._reconcile_task):
+        for task in (self._periodic_task, self._reconcile_task, self._funding_task):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -260,9 +268,35 @@ class OrderlyExchange:
         return reports
 
     async def position_quantity(self, symbol: str) -> Decimal:
-        positions = await self.rest.positions()
-        self._positions.update(positions)
+        positions = await self._read_positions()
         return positions.get(symbol, Decimal(0))
+
+    async def _read_positions(self) -> dict[str, Decimal]:
+        """Every position of the account; funding settled since the last read goes to the stream."""
+        reports = await self.rest.position_reports()
+        positions = {report.symbol: report.quantity for report in reports}
+        self._positions.update(positions)
+        for symbol, settled in self._funding.observe(reports):
+            log.info("funding_settled", symbol=symbol, amount=str(settled.amount))
+            self._stream.publish(symbol, settled)
+        return positions
+
+    def _schedule_funding_check(self) -> None:
+        """A position push that changed no size (a funding settlement touches the position): read
+        the accrued funding. One read at a time; pushes meanwhile are covered by it."""
+        if self._funding_task is None or self._funding_task.done():
+            self._funding_task = asyncio.create_task(self._check_funding(), name="orderly-funding")
+
+    async def _check_funding(self) -> None:
+        # At most one push-triggered read per FUNDING_CHECK_INTERVAL_S, however often the venue pushes.
+        delay = self._funding_read_s + FUNDING_CHECK_INTERVAL_S - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        self._funding_read_s = time.monotonic()
+        try:
+            await self._read_positions()
+        except ExchangeError as exc:  # the periodic reconcile reads again
+            log.warning("funding_check_failed", error=str(exc))
 
     async def snapshot(self, symbol: str) -> VenueSnapshot:
         orders = await self._open_order_reports(symbol)
@@ -340,8 +374,12 @@ class OrderlyExchange:
         if topic == c.TOPIC_EXECUTION_REPORT:
             self._on_execution_report(data)
         elif topic == c.TOPIC_POSITION:
+            unchanged = False
             for update in parse_position_push(data, to_int(frame.get("ts"), "ts")):
+                unchanged |= self._positions.get(update.symbol) == update.quantity
                 self._positions[update.symbol] = update.quantity
+            if unchanged:
+                self._schedule_funding_check()
 
     def _on_execution_report(self, data: Mapping[str, Any]) -> None:
         symbol, events = parse_execution_report(data)
@@ -393,6 +431,8 @@ class OrderlyExchange:
         while True:
             await asyncio.sleep(self.config.reconcile_interval_ms / 1000)
             await self._reconcile_quietly()
+            if self._symbols:
+                await self._check_funding()
 
     async def reconcile(self, *, emit_snapshots: bool = False) -> None:
         """Bring the event stream up to the venue's truth for every tracked symbol."""

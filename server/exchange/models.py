@@ -93,6 +93,16 @@ class PositionUpdate:
 
 
 @dataclass(frozen=True, slots=True)
+class PositionReport:
+    """One row of REST /v1/positions: the signed size and the funding accrued on it (paid > 0)."""
+
+    symbol: str
+    quantity: Decimal
+    accrued_funding: Decimal
+    updated_ms: int
+
+
+@dataclass(frozen=True, slots=True)
 class VenueEvent:
     """An engine event with the symbol it belongs to, as the adapter's event stream yields it."""
 

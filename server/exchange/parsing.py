@@ -23,7 +23,7 @@ from engine.market import MarketRules
 from engine.types import Side
 from server.exchange import constants as c
 from server.exchange.errors import ProtocolError
-from server.exchange.models import OrderReport, PositionUpdate, SymbolInfo, TradeReport
+from server.exchange.models import OrderReport, PositionReport, PositionUpdate, SymbolInfo, TradeReport
 
 Payload = Mapping[str, Any]
 
@@ -304,12 +304,21 @@ def order_state_events(order: OrderReport, trades: Sequence[TradeReport]) -> tup
     return tuple(events)
 
 
-def parse_position_rows(data: Payload) -> dict[str, Decimal]:
+def parse_position_reports(data: Payload) -> list[PositionReport]:
     rows = data.get("rows")
     if not isinstance(rows, list):
         raise ProtocolError("rows: /v1/positions must carry a list of rows")
-    return {
-        str(row.get("symbol")): _decimal_or_zero(row, "position_qty")
+    return [
+        PositionReport(
+            symbol=str(row.get("symbol")),
+            quantity=_decimal_or_zero(row, "position_qty"),
+            accrued_funding=_decimal_or_zero(row, "accrued_funding_fee"),
+            updated_ms=to_int(row.get("updated_time") or row.get("timestamp"), "updated_time"),
+        )
         for row in rows
         if isinstance(row, Mapping)
-    }
+    ]
+
+
+def parse_position_rows(data: Payload) -> dict[str, Decimal]:
+    return {report.symbol: report.quantity for report in parse_position_reports(data)}

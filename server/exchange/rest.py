@@ -34,11 +34,11 @@ from server.exchange.errors import (
     UnknownOrder,
     error_from_response,
 )
-from server.exchange.models import OrderReport, SymbolInfo, TradeReport
+from server.exchange.models import OrderReport, PositionReport, SymbolInfo, TradeReport
 from server.exchange.parsing import (
     parse_futures_mark_price,
     parse_order_row,
-    parse_position_rows,
+    parse_position_reports,
     parse_symbol_catalog,
     parse_trade_row,
     to_int,
@@ -320,7 +320,10 @@ class OrderlyRestClient:
         return [parse_trade_row(row) for row in await self._paged_rows(c.TRADES_PATH, c.TRADE_READ, query)]
 
     async def positions(self) -> dict[str, Decimal]:
+        return {report.symbol: report.quantity for report in await self.position_reports()}
+
+    async def position_reports(self) -> list[PositionReport]:
         data = await self.get(c.POSITIONS_PATH, c.POSITION_READ)
         if not isinstance(data, dict):
             raise ProtocolError("GET /v1/positions: no data")
-        return parse_position_rows(data)
+        return parse_position_reports(data)

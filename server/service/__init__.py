@@ -8,9 +8,9 @@
 - `FillBroker` (fill_broker): live fills to WatchFills subscribers, never blocking a session.
 - `ExchangePool` (exchange_pool): one exchange + router per Orderly account sessions trade on
   (the default account, or the owner's registered one).
+- resume: which stored sessions resume at start-up, and how the others end (FAILED, with why).
 """
 
-from server.service.auth import UserAuth
 from server.service.exchange_pool import AccountVenue, ExchangePool
 from server.service.fill_broker import FillBroker
 from server.service.fill_stream import ReplayComplete
@@ -33,5 +33,4 @@ __all__ = [
     "ReplayComplete",
     "RunnerSettings",
     "SessionRunner",
-    "UserAuth",
 ]

@@ -7,6 +7,7 @@ one after_seq resumes both a per-session and a per-user watch.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -68,5 +69,8 @@ async def _stored_fill(store: Store, stored: FillRecord, user_id: str, symbols: 
     if symbol is None:
         record = await store.get_session(stored.session_id)
         symbol = symbols[stored.session_id] = record.symbol if record is not None else ""
-    parsed = parse_client_order_id(stored.client_order_id)
-    return FillView(stored, user_id, symbol, parsed.cell_index if parsed is not None else None)
+    if stored.cell_index is None:  # a fill stored before fills kept their cell: its id names the cell
+        parsed = parse_client_order_id(stored.client_order_id)
+        if parsed is not None and parsed.cell_index is not None:
+            stored = dataclasses.replace(stored, cell_index=parsed.cell_index)
+    return FillView(stored, user_id, symbol)

@@ -29,7 +29,6 @@ from server.exchange import Exchange, ExchangeError, SymbolError
 from server.metrics import ServiceMetrics
 from server.service import summaries
 from server.service.errors import (
-    MAX_PAGE_SIZE,
     duplicate_session,
     exchange_error,
     page_size_of,
@@ -47,6 +46,12 @@ from server.service.grid_input import (
     market_params_error,
     to_engine_config,
 )
+from server.service.resume import (
+    VENUE_INSTANCE_KEY,
+    record_failed_resume,
+    retire_sessions_of_reset_venue,
+    unfinished_sessions,
+)
 from server.service.runner import RunnerSettings, SessionRunner
 from server.service.session import SessionDeps
 from server.service.session_accounts import (
@@ -55,7 +60,6 @@ from server.service.session_accounts import (
     CredentialsLookup,
     SessionAccounts,
     no_registered_accounts,
-    record_failed_resume,
 )
 from server.service.session_doc import Runtime, from_document, to_document
 from server.service.views import FillView, GridView, PreviewView
@@ -69,8 +73,6 @@ from server.store import (
 )
 
 log = structlog.get_logger(__name__)
-
-_LIVE_STATUSES = (SessionStatus.PENDING, SessionStatus.RUNNING, SessionStatus.STOPPING)
 
 
 def wall_clock_ms() -> int:
@@ -90,9 +92,12 @@ class GridService:
         default_account_id: str = "",
         exchange_factory: ExchangeFactory | None = None,
         credentials_for: CredentialsLookup = no_registered_accounts,
+        venue_instance: str | None = None,
     ) -> None:
         """`exchange` trades for the default account (`default_account_id`); `exchange_factory`
-        opens the exchange of a user's registered account (None: everyone trades on the default)."""
+        opens the exchange of a user's registered account (None: everyone trades on the default).
+        `venue_instance` is set when the venue is a simulator that lives only as long as this
+        process (see `start`)."""
         self.store = store
         self.exchange = exchange
         self.metrics = metrics
@@ -108,6 +113,7 @@ class GridService:
         self._account_of: dict[str, str] = {}  # session_id -> account id it trades on
         self._starting: set[tuple[str, str]] = set()  # (user_id, symbol) being started
         self._closing = False
+        self._venue_instance = venue_instance
 
     def _user_lock(self, user_id: str) -> asyncio.Lock:
         lock = self._user_locks.get(user_id)
@@ -151,20 +157,19 @@ class GridService:
     # --- lifecycle --------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Start routing venue events, then resume every unfinished session from the store (a
-        session whose account cannot be opened any more is marked FAILED, the others resume)."""
+        """Start routing venue events, then resume every unfinished session from the store. A
+        session whose account cannot be opened any more is marked FAILED, and so is one that traded
+        on a simulated venue of an earlier process (its orders and position went with it); the
+        others resume."""
         self.pool.start()
-        records: list[SessionRecord] = []
-        for status in _LIVE_STATUSES:
-            token: str | None = None
-            while True:
-                page = await self.store.list_sessions(
-                    status=status, page_size=MAX_PAGE_SIZE, page_token=token
-                )
-                records.extend(page.items)
-                token = page.next_page_token
-                if token is None:
-                    break
+        records = await unfinished_sessions(self.store)
+        if self._venue_instance is not None:
+            records = await retire_sessions_of_reset_venue(
+                self.store, records, self._venue_instance, self.pool.default.account_id, self.now_ms()
+            )
+        await self._resume_all(records)
+
+    async def _resume_all(self, records: list[SessionRecord]) -> None:
         venues: list[tuple[SessionRecord, AccountVenue]] = []
         for record in records:
             try:
@@ -242,7 +247,7 @@ class GridService:
     async def start_grid(self, user_id: str, source: GridConfigInput) -> GridView:
         """Validate (bad fields first, then the duplicate check), record the session, place the
         opening orders; returns once the venue accepted them all. `user_id` is the authenticated
-        caller (the API edge authenticates, see server.service.auth)."""
+        caller (the API edge authenticates it: server.auth.AuthGate)."""
         self._check_open()
         ticker = check_ticker(source.ticker)
         session_id = f"{user_id}_{ticker}"
@@ -285,6 +290,8 @@ class GridService:
         runtime = Runtime()
         config = input_to_dict(source)
         config[ACCOUNT_ID_KEY] = venue.account_id  # a resume trades on this same account
+        if self._venue_instance is not None:
+            config[VENUE_INSTANCE_KEY] = self._venue_instance
         record = SessionRecord(
             session_id=session_id,
             user_id=user_id,
@@ -339,13 +346,9 @@ class GridService:
                 raise exchange_error(exc) from exc
             runner, caught_up = self._launch(record, venue)
             await caught_up
-        close = (
-            bool(close_position)
-            if close_position is not None
-            else bool(record.config.get("close_position_on_stop"))
-        )
         structlog.contextvars.bind_contextvars(session_id=session_id)
-        await runner.stop(close)
+        # None follows the session's close_position_on_stop (the engine decides); True/False override it.
+        await runner.stop(close_position)
         log.info(
             "grid_stopped",
             cancelled=runner.runtime.cancelled_orders,
@@ -384,7 +387,7 @@ class GridService:
             raise store_error(exc) from None
         except StoreError as exc:
             raise store_error(exc) from exc
-        views = [self._view(record, self._runners.get(record.session_id)) for record in page.items]
+        views = [self._view_of(record) for record in page.items]
         return views, page.next_page_token or ""
 
     async def list_summaries(
@@ -404,9 +407,7 @@ class GridService:
         offset = summaries.decode_offset(page_token, query)
         size = page_size_of(page_size)
         try:
-            views = await summaries.collect(
-                self.store, query, lambda r: self._view(r, self._runners.get(r.session_id))
-            )
+            views = await summaries.collect(self.store, query, self._view_of)
         except StoreError as exc:
             raise store_error(exc) from exc
         page = views[offset : offset + size]
@@ -452,6 +453,10 @@ class GridService:
         if record.user_id != user_id:  # another user's session answers as a missing one
             raise session_not_found(session_id)
         return record
+
+    def _view_of(self, record: SessionRecord) -> GridView:
+        """The view of a stored session, live if it runs here."""
+        return self._view(record, self._runners.get(record.session_id))
 
     def _view(self, record: SessionRecord, runner: SessionRunner | None) -> GridView:
         live = runner is not None and not runner.finished.is_set()

@@ -1,9 +1,11 @@
 """Routes the exchange's account-wide event stream to the sessions it concerns.
 
 Order events and fills go to the one session whose client_order_id prefix they carry; mark prices
-and venue snapshots go to every session on their symbol. Events of no running session (another
-instance's, the user's own manual orders, a stopped run's late reports) are dropped. Delivery awaits
-each session queue's `put`, so a full queue slows the stream down instead of losing events.
+and venue snapshots go to every session on their symbol; a funding settlement (per account and
+symbol) is split between the sessions on the symbol in proportion to their positions. Events of no
+running session (another instance's, the user's own manual orders, a stopped run's late reports)
+are dropped. Delivery awaits each session queue's `put`, so a full queue slows the stream down
+instead of losing events.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from decimal import Decimal
 
 import structlog
 
@@ -19,6 +22,8 @@ from server.exchange import Exchange, VenueEvent
 from server.service.runner import SessionRunner
 
 log = structlog.get_logger(__name__)
+
+FUNDING_QUANTUM = Decimal("1e-12")  # a session's share of a settlement, in the quote currency
 
 
 class EventRouter:
@@ -69,8 +74,10 @@ class EventRouter:
                 await runner.submit(event, received_ns)
             self.routed += 1
             return
-        if isinstance(event, FundingSettled | StopRequested):
-            # Funding is per account and symbol; splitting it between sessions is not decided yet.
+        if isinstance(event, FundingSettled):
+            await self._split_funding(venue_event.symbol, event, received_ns)
+            return
+        if isinstance(event, StopRequested):  # never from a venue
             self.dropped += 1
             return
         parsed = parse_client_order_id(event.client_order_id)
@@ -83,3 +90,21 @@ class EventRouter:
             return
         self.routed += 1
         await target.submit(event, received_ns)
+
+    async def _split_funding(self, symbol: str, settled: FundingSettled, received_ns: int) -> None:
+        """Each session's share of the account's funding is its share of the position the sessions
+        hold on the symbol (funding is proportional to position size, sign included). A position
+        the sessions do not account for (the user's own trades on the account) is not seen here."""
+        holders = [
+            (runner, runner.state.ledger.position)
+            for runner in tuple(self._by_symbol.get(symbol, {}).values())
+            if runner.state.ledger.position != 0
+        ]
+        total = sum((position for _, position in holders), Decimal(0))
+        if total == 0:
+            self.dropped += 1
+            return
+        for runner, position in holders:
+            share = (settled.amount * position / total).quantize(FUNDING_QUANTUM)
+            await runner.submit(FundingSettled(share, settled.timestamp_ms), received_ns)
+        self.routed += 1

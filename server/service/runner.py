@@ -54,7 +54,7 @@ class _Resume:
 
 @dataclass(frozen=True, slots=True)
 class _Stop:
-    close_position: bool
+    close_position: bool | None
     done: asyncio.Future[None]
 
 
@@ -145,7 +145,7 @@ class SessionRunner:
         self._queue.put_nowait(make(done))
         return done
 
-    async def stop(self, close_position: bool) -> None:
+    async def stop(self, close_position: bool | None) -> None:
         """Stop the session; returns once it is STOPPED (cancels confirmed, position closed if asked,
         summary written) or the stop deadline passed."""
         await self._call(lambda done: _Stop(close_position, done))

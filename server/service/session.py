@@ -54,7 +54,7 @@ from server.service.fill_broker import FillBroker
 from server.service.session_doc import Runtime, to_document
 from server.service.stop_summary import final_status, stop_detail, summary_record
 from server.service.views import FillView
-from server.store import FillRecord, SessionRecord, SessionStatus, Store
+from server.store import FillRecord, RoundTripRecord, SessionRecord, SessionStatus, Store
 
 log = structlog.get_logger(__name__)
 
@@ -79,8 +79,9 @@ class SessionDeps:
 @dataclass
 class _Round:
     venue: list[VenueCommand] = field(default_factory=list)
-    fills: list[RecordFill] = field(default_factory=list)
-    round_trips: dict[int, RecordRoundTrip] = field(default_factory=dict)
+    # Each fill with the round trip it completed: the engine emits RecordRoundTrip right after the
+    # RecordFill that completed it, in the same step.
+    fills: list[tuple[RecordFill, RecordRoundTrip | None]] = field(default_factory=list)
     had_fill: bool = False
 
 
@@ -149,7 +150,7 @@ class Session:
         if self.state.status is EngineStatus.STOPPED:
             self.stopping = True
 
-    async def request_stop(self, close_position: bool) -> None:
+    async def request_stop(self, close_position: bool | None) -> None:
         await self.process([StopRequested(close_position)], [], None)
         self.stopping = True  # also when the engine had stopped already (a stop-loss in progress)
 
@@ -284,16 +285,24 @@ class Session:
             # change instead of on its own -- a write less per order on the hot path.
             if self.state is not before and not isinstance(event, OrderAccepted):
                 self._must_persist = True
+            previous: Command | None = None
             for command in commands:
-                self._collect(command, batch)
+                self._collect(command, previous, batch)
+                previous = command
         return batch
 
-    def _collect(self, command: Command, batch: _Round) -> None:
+    def _collect(self, command: Command, previous: Command | None, batch: _Round) -> None:
+        """`previous` is the command before `command` in the same engine step."""
         if isinstance(command, RecordFill):
-            batch.fills.append(command)
+            batch.fills.append((command, None))
         elif isinstance(command, RecordRoundTrip):
-            batch.round_trips[command.cell_index] = command
             self._deps.metrics.round_trips.labels(self.symbol).inc()
+            if isinstance(previous, RecordFill) and previous.cell_index == command.cell_index:
+                batch.fills[-1] = (previous, command)
+            else:
+                # Booked without a fill of its own (a cancel after a partial exit): the engine's
+                # ledger counts it in PnL; no fill carries it.
+                log.info("round_trip_without_fill", cell_index=command.cell_index, profit=str(command.profit))
         elif isinstance(command, ReportAnomaly):
             log.warning("engine_anomaly", kind=command.kind, detail=command.detail)
         elif isinstance(command, SessionStopped):
@@ -309,15 +318,15 @@ class Session:
             # may be published before the session state is (a crash re-feeds it, and the store
             # answers inserted=False, so it is never published twice).
             async with self._deps.user_lock(self.record.user_id):
-                for fill in batch.fills:
-                    await self._append(fill, batch)
+                for fill, round_trip in batch.fills:
+                    await self._append(fill, round_trip)
         self._fill_events.clear()
         if (self._unsaved and self._must_persist) or (
             self.stopping and self.record.status is SessionStatus.RUNNING
         ):
             await self._persist()
 
-    async def _append(self, fill: RecordFill, batch: _Round) -> None:
+    async def _append(self, fill: RecordFill, round_trip: RecordRoundTrip | None) -> None:
         event = self._fill_events.get((fill.order_id, fill.trade_id))
         record = FillRecord(
             session_id=self.session_id,
@@ -332,15 +341,14 @@ class Session:
             timestamp_ms=fill.timestamp_ms,
             fee_asset=event.fee_asset if event is not None else "USDC",
             is_maker=event.is_maker if event is not None else True,
+            cell_index=fill.cell_index,
+            round_trip=RoundTripRecord(**dataclasses.asdict(round_trip)) if round_trip is not None else None,
         )
         stored, inserted = await self._deps.store.append_fill(record)
         if not inserted:
             return
         self._deps.metrics.fills.labels(self.symbol).inc()
-        round_trip = batch.round_trips.get(fill.cell_index) if fill.cell_index is not None else None
-        self._deps.broker.publish(
-            FillView(stored, self.record.user_id, self.symbol, fill.cell_index, round_trip)
-        )
+        self._deps.broker.publish(FillView(stored, self.record.user_id, self.symbol))
 
     async def _persist(
         self,

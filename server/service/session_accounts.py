@@ -4,26 +4,18 @@ A new session trades on its owner's registered account (server.auth.AccountRegis
 default one; the account id is recorded in the session's config (ACCOUNT_ID_KEY), so a resumed
 session trades on the SAME account even if its owner registered another one meanwhile. When that
 account's credentials are gone, the session cannot resume: it is recorded FAILED with the reason
-(its orders on that account are left to the owner, who still holds the account's keys).
+(server.service.resume; its orders on that account are left to the owner, who still holds the
+account's keys).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
-from decimal import Decimal
 
-import structlog
-
-from engine import StopReason, pnl
 from server.api.errors import DomainError
 from server.exchange import OrderlyCredentials
 from server.service.exchange_pool import AccountVenue, ExchangePool
-from server.service.session_doc import from_document, to_document
-from server.service.stop_summary import summary_record
-from server.store import SessionRecord, SessionStatus, Store, StoreError
-
-log = structlog.get_logger(__name__)
+from server.store import SessionRecord
 
 ACCOUNT_ID_KEY = "account_id"
 
@@ -68,27 +60,3 @@ class SessionAccounts:
                 "longer has registered"
             )
         return await self.pool.venue_for(credentials)
-
-
-async def record_failed_resume(store: Store, record: SessionRecord, reason: str, now_ms: int) -> None:
-    """Mark a session that cannot resume FAILED (stop reason ERROR, `reason` as its stop detail) and
-    write its summary, so listings show it as a finished run. Logged; never raises."""
-    log.error("session_resume_failed", session_id=record.session_id, reason=reason)
-    state, runtime = from_document(record.engine_state)
-    state = state._replace(stop_reason=StopReason.ERROR, stop_detail=reason)
-    runtime = replace(runtime, stop_detail=reason)
-    mark = Decimal(runtime.mark_price) if runtime.mark_price else state.config.current_price
-    report = pnl(state, mark, max(0, now_ms - record.created_at_ms))
-    try:
-        stored = await store.update_session(
-            record.session_id,
-            record.version,
-            updated_at_ms=now_ms,
-            status=SessionStatus.FAILED,
-            engine_state=to_document(state, runtime),
-            stopped_at_ms=now_ms,
-            stop_reason=StopReason.ERROR.value,
-        )
-        await store.write_summary(summary_record(stored, state, runtime, report, mark, now_ms))
-    except StoreError:
-        log.exception("session_fail_not_recorded", session_id=record.session_id)

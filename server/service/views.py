@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from engine import CellStatus, GridPreview, MarketRules, PnlReport, RecordRoundTrip, SessionState, Side
+from engine import CellStatus, GridPreview, MarketRules, PnlReport, SessionState, Side
 from engine import SessionStatus as EngineStatus
-from server.store import FillRecord, SessionRecord, SessionStatus
+from server.store import FillRecord, RoundTripRecord, SessionRecord, SessionStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,8 +17,16 @@ class FillView:
     record: FillRecord
     user_id: str
     symbol: str
-    cell_index: int | None
-    round_trip: RecordRoundTrip | None = None
+
+    @property
+    def cell_index(self) -> int | None:
+        return self.record.cell_index
+
+    @property
+    def round_trip(self) -> RoundTripRecord | None:
+        """The round trip this fill completed in its cell (stored with the fill, so a replay carries
+        what the live message did)."""
+        return self.record.round_trip
 
     @property
     def seq(self) -> int:

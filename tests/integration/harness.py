@@ -13,6 +13,7 @@ import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -143,6 +144,29 @@ def venue_orders(sim: RunningSimulator, prefix: str | None = None) -> list[Order
     return [o for o in orders if prefix is None or (o.client_order_id or "").startswith(prefix + "-")]
 
 
+async def wait_for_order(
+    sim: RunningSimulator,
+    side: str,
+    price: str,
+    what: str,
+    *,
+    prefix: str | None = None,
+    orders: Callable[[], list[Order]] | None = None,
+    count: int = 1,
+) -> None:
+    """Wait until at least `count` open orders of `side` at `price` rest on the venue: among
+    `orders()` if given, else the default account's (of the session `prefix`, if given)."""
+
+    def resting() -> int:
+        book = orders() if orders is not None else venue_orders(sim, prefix)
+        return sum(o.side == side and o.price == Decimal(price) for o in book)
+
+    async def placed() -> bool:
+        return resting() >= count
+
+    await wait_until(placed, what)
+
+
 def prefix_of(grid: grid_pb2.Grid) -> str:
     return grid.open_orders[0].client_order_id.split("-")[0]
 
@@ -206,9 +230,9 @@ class Running:
         watch.task = asyncio.create_task(watch._drain())
         return watch
 
-    async def get(self, session_id: str) -> grid_pb2.Grid:
+    async def get(self, session_id: str, user_id: str = USER) -> grid_pb2.Grid:
         response = await self.stub.GetGrid(
-            grid_service_pb2.GetGridRequest(session_id=session_id, user_auth=auth())
+            grid_service_pb2.GetGridRequest(session_id=session_id, user_auth=auth(user_id))
         )
         return response.grid
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import io
-import logging
 from collections.abc import Iterator
 from dataclasses import replace
 from decimal import Decimal
@@ -15,11 +14,9 @@ from pathlib import Path
 import aiohttp
 import grpc
 import pytest
-import structlog
 from orderly_grid.v1 import grid_pb2
 from orderly_grid.v1 import grid_service_pb2 as pb
 
-from server.logs import configure_logging
 from server.settings import Settings
 from server.simulator import RunningSimulator, SimulatorControl
 from server.simulator.accounts import SimAccount
@@ -35,9 +32,10 @@ from tests.integration.harness import (
     signed,
     start_request,
     venue_orders,
-    wait_until,
+    wait_for_order,
 )
 from tests.integration.rest_signing import auth_json
+from tests.log_capture import captured_logs
 
 MASTER_KEY = base64.b64encode(bytes(range(32))).decode()
 WITH_ACCOUNTS = replace(Settings(), master_key=MASTER_KEY)
@@ -47,18 +45,9 @@ A_SESSION = f"{USER}_BTCUSDT"
 
 @pytest.fixture
 def log_output() -> Iterator[io.StringIO]:
-    """Every log line of the test (DEBUG included), rendered exactly as production renders it."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    stream = io.StringIO()
-    configure_logging("DEBUG", stream=stream)
-    yield stream
-    structlog.reset_defaults()
-    for handler in list(root.handlers):
-        root.removeHandler(handler)
-    for handler in handlers:
-        root.addHandler(handler)
-    root.setLevel(level)
+    """Every log line of the test, DEBUG included (order placements log at DEBUG)."""
+    with captured_logs("DEBUG") as stream:
+        yield stream
 
 
 def register_request(account: SimAccount) -> pb.RegisterAccountRequest:
@@ -76,6 +65,18 @@ def b_start() -> pb.StartGridRequest:
 
 def account_orders(sim: RunningSimulator, account: SimAccount) -> list[Order]:
     return sim.context.venue.open_orders(account.account_id, SYMBOL)
+
+
+async def both_accounts_countered(sim: RunningSimulator, b_account: SimAccount) -> None:
+    """Both grids bought at 42000, each on its own account: wait for each one's counter sell."""
+    await wait_for_order(
+        sim,
+        "SELL",
+        "43000",
+        "each account's counter sell at 43000",
+        orders=lambda: account_orders(sim, b_account) + venue_orders(sim),
+        count=2,
+    )
 
 
 async def test_register_account_without_a_master_key_is_refused(
@@ -127,14 +128,8 @@ async def test_a_registered_users_grid_trades_on_their_account_and_the_secret_ne
         # A fill on B's account reaches B's session (its own private stream and router).
         await control.set_price(SYMBOL, "41950")
 
-        async def counter_sells_on_both_accounts() -> bool:
-            sells = [o for o in account_orders(sim, b_account) + venue_orders(sim) if o.side == "SELL"]
-            return sum(o.price == Decimal("43000") for o in sells) == 2
-
-        await wait_until(counter_sells_on_both_accounts, "each account's counter sell at 43000")
-        b_view = (
-            await server.stub.GetGrid(pb.GetGridRequest(session_id=B_SESSION, user_auth=auth(OTHER_USER)))
-        ).grid
+        await both_accounts_countered(sim, b_account)
+        b_view = await server.get(B_SESSION, OTHER_USER)
         assert Decimal(b_view.position.quantity) > 0
         stopped = await server.stub.StopGrid(
             pb.StopGridRequest(session_id=B_SESSION, close_position=True, user_auth=auth(OTHER_USER))
@@ -179,20 +174,12 @@ async def test_a_session_resumes_after_a_restart_on_the_account_it_started_on(
         # Both grids buy at 42000, each on its own account: each account holds one position.
         await control.set_price(SYMBOL, "41950")
 
-        async def both_filled() -> bool:
-            sells = [o for o in account_orders(sim, b_account) + venue_orders(sim) if o.side == "SELL"]
-            return sum(o.price == Decimal("43000") for o in sells) == 2
-
-        await wait_until(both_filled, "each account's counter sell at 43000")
-        b_before = (
-            await server.stub.GetGrid(pb.GetGridRequest(session_id=B_SESSION, user_auth=auth(OTHER_USER)))
-        ).grid
+        await both_accounts_countered(sim, b_account)
+        b_before = await server.get(B_SESSION, OTHER_USER)
         a_before = await server.get(A_SESSION)
         assert Decimal(b_before.position.quantity) > 0
     async with running_app(sim, tmp_path, settings=WITH_ACCOUNTS) as restarted:
-        b_after = (
-            await restarted.stub.GetGrid(pb.GetGridRequest(session_id=B_SESSION, user_auth=auth(OTHER_USER)))
-        ).grid
+        b_after = await restarted.get(B_SESSION, OTHER_USER)
         a_after = await restarted.get(A_SESSION)
         assert b_after.status == grid_pb2.GRID_STATUS_RUNNING
         # The reconcile after the restart splits each ACCOUNT's venue position among that account's
@@ -220,17 +207,13 @@ async def test_a_session_whose_account_was_replaced_fails_its_resume_and_the_oth
         await server.stub.StartGrid(start_request())
         # Re-registering does not move the running session: it keeps trading on `first`.
         await server.stub.RegisterAccount(register_request(second))
-        grid = (
-            await server.stub.GetGrid(pb.GetGridRequest(session_id=B_SESSION, user_auth=auth(OTHER_USER)))
-        ).grid
+        grid = await server.get(B_SESSION, OTHER_USER)
         assert grid.status == grid_pb2.GRID_STATUS_RUNNING
         assert (len(account_orders(sim, first)), len(account_orders(sim, second))) == (5, 0)
     async with running_app(sim, tmp_path, settings=WITH_ACCOUNTS) as restarted:
         # `first`'s credentials are gone: B's session cannot trade anywhere it belongs, so it fails
         # (clearly, with the reason) instead of moving to `second` or stopping the server.
-        failed = (
-            await restarted.stub.GetGrid(pb.GetGridRequest(session_id=B_SESSION, user_auth=auth(OTHER_USER)))
-        ).grid
+        failed = await restarted.get(B_SESSION, OTHER_USER)
         assert failed.status == grid_pb2.GRID_STATUS_FAILED
         assert failed.stop_reason == grid_pb2.STOP_REASON_ERROR
         assert "no longer has registered" in failed.stop_detail

@@ -16,7 +16,7 @@ from tests.integration.harness import (
     running_app,
     start_request,
     venue_orders,
-    wait_until,
+    wait_for_order,
 )
 
 
@@ -54,10 +54,7 @@ async def test_buy_fill_places_sell_one_line_up_and_stop_writes_summary(
             1,
         )
 
-        async def counter_sell_resting() -> bool:
-            return any(o.side == "SELL" and o.price == Decimal("43000") for o in venue_orders(sim, prefix))
-
-        await wait_until(counter_sell_resting, "the counter sell at 43000 on the venue")
+        await wait_for_order(sim, "SELL", "43000", "the counter sell at 43000 on the venue", prefix=prefix)
         grid = await server.get(session_id)
         sell = [o for o in grid.open_orders if Decimal(o.price) == Decimal("43000")]
         assert len(sell) == 1

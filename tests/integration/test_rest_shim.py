@@ -17,7 +17,14 @@ from orderly_grid.v1 import grid_pb2
 from orderly_grid.v1 import grid_service_pb2 as pb
 
 from server.simulator import RunningSimulator, SimulatorControl
-from tests.integration.harness import OTHER_USER_KEY, SYMBOL, USER, running_app, venue_orders, wait_until
+from tests.integration.harness import (
+    OTHER_USER_KEY,
+    SYMBOL,
+    USER,
+    running_app,
+    venue_orders,
+    wait_for_order,
+)
 from tests.integration.rest_signing import auth_json, auth_query, start_body
 
 
@@ -80,10 +87,7 @@ async def test_grid_over_rest_streams_fills_as_ndjson_and_stops(
             fill = (await asyncio.wait_for(lines.get(), 10))["fill"]
             assert (fill["side"], Decimal(fill["price"]), fill["seq"]) == ("BUY", Decimal("42000"), "1")
 
-        async def counter_on_venue() -> bool:
-            return any(o.side == "SELL" and o.price == Decimal("43000") for o in venue_orders(sim))
-
-        await wait_until(counter_on_venue, "the counter sell at 43000")
+        await wait_for_order(sim, "SELL", "43000", "the counter sell at 43000")
 
         get_query = auth_query("GetGrid", pb.GetGridRequest(session_id=session_id))
         async with http.get(f"{base}/api/grid/status/{session_id}", params=get_query) as response:

@@ -22,6 +22,7 @@ from tests.integration.harness import (
     running_venue_client,
     start_request,
     venue_orders,
+    wait_for_order,
     wait_until,
 )
 
@@ -41,10 +42,7 @@ async def test_session_resumes_after_restart_with_fill_made_while_down(
         await control.set_price(SYMBOL, "41950")
         await watch.wait_for(lambda w: len(w.fills) == 1, "the buy fill at 42000")
 
-        async def counter_placed() -> bool:
-            return ("SELL", Decimal("43000")) in _book(sim, prefix)
-
-        await wait_until(counter_placed, "the counter sell at 43000")
+        await wait_for_order(sim, "SELL", "43000", "the counter sell at 43000", prefix=prefix)
         watch.cancel()
 
     # The server is down: the buy at 41000 fills on the venue, nobody places its counter order.
@@ -120,10 +118,7 @@ async def test_order_lost_while_down_is_placed_again_when_other_sessions_hold_th
         await control.set_price(SYMBOL, "41950")
         await watch.wait_for(lambda w: len(w.fills) == 1, "A's buy fill at 42000")
 
-        async def a_countered() -> bool:
-            return ("SELL", Decimal("43000")) in _book(sim, a_prefix)
-
-        await wait_until(a_countered, "A's counter sell")
+        await wait_for_order(sim, "SELL", "43000", "A's counter sell", prefix=a_prefix)
         watch.cancel()
     b_before = _book(sim, b_prefix)
     assert ("SELL", Decimal("44500")) in b_before
@@ -184,10 +179,7 @@ async def test_crash_loses_nothing_the_venue_cannot_give_back(
         await control.set_price(SYMBOL, "41950")
         await watch.wait_for(lambda w: len(w.fills) == 1, "the buy fill at 42000")
 
-        async def countered() -> bool:
-            return ("SELL", Decimal("43000")) in _book(sim, prefix)
-
-        await wait_until(countered, "the counter sell at 43000")
+        await wait_for_order(sim, "SELL", "43000", "the counter sell at 43000", prefix=prefix)
         watch.cancel()
         assert server.app.service is not None
         for runner in server.app.service.runners:

@@ -76,3 +76,42 @@ async def test_stopping_a_session_that_waits_for_its_trigger_places_and_cancels_
         await control.set_price(SYMBOL, "41400")  # crossing the trigger now does nothing
         assert venue_orders(sim) == []
         assert (await server.get(session_id)).status == grid_pb2.GRID_STATUS_STOPPED
+
+
+async def _stop_after_one_buy(
+    sim: RunningSimulator, control: SimulatorControl, tmp_path: Path, close_position: bool | None
+) -> tuple[grid_pb2.Grid, Decimal]:
+    """A grid configured to close on stop, one buy filled, then StopGrid with `close_position`
+    (None: the field left unset). Returns the stopped grid and the venue's position."""
+    session_id = f"{USER}_BTCUSDT"
+    async with running_app(sim, tmp_path) as server:
+        await server.stub.StartGrid(start_request(close_position_on_stop=True))
+        watch = server.watch(session_id)
+        await control.set_price(SYMBOL, "41900")  # fills the buy at 42000
+        await watch.wait_for(lambda w: len(w.fills) == 1, "the buy at 42000")
+        fields: dict[str, object] = {"session_id": session_id, "user_auth": auth()}
+        if close_position is not None:
+            fields["close_position"] = close_position
+        stopped = (await server.stub.StopGrid(grid_service_pb2.StopGridRequest(**fields))).grid  # type: ignore[arg-type]
+        watch.cancel()
+    positions = (await control.state())["accounts"][sim.account.account_id]["positions"]
+    return stopped, Decimal(str(positions.get(SYMBOL, {}).get("position_qty", "0")))
+
+
+async def test_stop_with_close_position_false_keeps_the_position_of_a_grid_configured_to_close(
+    sim: RunningSimulator, control: SimulatorControl, tmp_path: Path
+) -> None:
+    stopped, venue_position = await _stop_after_one_buy(sim, control, tmp_path, close_position=False)
+    assert stopped.status == grid_pb2.GRID_STATUS_STOPPED
+    assert Decimal(stopped.position.quantity) > 0, "the explicit close_position=false was ignored"
+    assert venue_position == Decimal(stopped.position.quantity)
+    assert venue_orders(sim) == []
+
+
+async def test_stop_without_close_position_follows_the_configured_close(
+    sim: RunningSimulator, control: SimulatorControl, tmp_path: Path
+) -> None:
+    stopped, venue_position = await _stop_after_one_buy(sim, control, tmp_path, close_position=None)
+    assert stopped.status == grid_pb2.GRID_STATUS_STOPPED
+    assert Decimal(stopped.position.quantity) == 0
+    assert venue_position == 0

@@ -9,13 +9,22 @@ import grpc
 import pytest
 from orderly_grid.v1 import grid_pb2
 
-from engine import Side
+from engine import OrderFilled, OrderPartiallyFilled, Side
 from server.api.status import error_from_rpc_error
 from server.service.fill_broker import FillBroker, SubscriptionEnded
 from server.service.views import FillView
 from server.simulator import RunningSimulator, SimulatorControl
 from server.store import FillRecord
-from tests.integration.harness import SYMBOL, USER, running_app, start_request
+from tests.integration.harness import (
+    SYMBOL,
+    USER,
+    now_ms,
+    prefix_of,
+    running_app,
+    start_request,
+    venue_orders,
+    wait_for_order,
+)
 
 ETH = "PERP_ETH_USDC"
 
@@ -62,6 +71,72 @@ async def test_user_watch_covers_every_session_and_resumes_by_seq(
             assert error_from_rpc_error(watch.error).reason == "SHUTTING_DOWN"
 
 
+async def test_replayed_fills_equal_the_live_ones_round_trip_and_cell_included(
+    sim: RunningSimulator, control: SimulatorControl, tmp_path: Path
+) -> None:
+    async with running_app(sim, tmp_path) as server:
+        await server.stub.StartGrid(start_request())
+        live = server.watch()
+        await live.wait_for(lambda w: w.replay_complete, "the replay marker")
+        await control.set_price(SYMBOL, "41950")  # the buy at 42000 fills; its sell goes to 43000
+        await live.wait_for(lambda w: len(w.fills) == 1, "the buy")
+        await control.set_price(SYMBOL, "43050")  # the sell fills: a round trip in cell 2
+        await live.wait_for(lambda w: len(w.fills) == 2, "the sell")
+        buy, sell = live.fills
+        assert (buy.cell_index, buy.HasField("round_trip")) == (2, False)
+        assert sell.cell_index == 2
+        assert sell.HasField("round_trip")
+        assert (sell.round_trip.cell_index, Decimal(sell.round_trip.entry_price)) == (2, Decimal("42000"))
+        assert sell.round_trip.exit_price == sell.price
+
+        replay = server.watch()
+        await replay.wait_for(lambda w: w.replay_complete, "the replay")
+        assert replay.fills == [buy, sell]
+        live.cancel()
+        replay.cancel()
+
+
+async def test_a_round_trip_rides_only_on_the_fill_that_completed_it_when_fills_arrive_together(
+    sim: RunningSimulator, control: SimulatorControl, tmp_path: Path
+) -> None:
+    """Two trades of one sell reach the session in ONE batch: only the second (which completes
+    the cell's round trip) carries it, live and on replay."""
+    session_id = f"{USER}_BTCUSDT"
+    async with running_app(sim, tmp_path) as server:
+        prefix = prefix_of((await server.stub.StartGrid(start_request())).grid)
+        live = server.watch(session_id)
+        await control.set_price(SYMBOL, "41950")  # the buy at 42000 fills; its sell goes to 43000
+        await wait_for_order(sim, "SELL", "43000", "the counter sell at 43000", prefix=prefix)
+        sell = next(o for o in venue_orders(sim, prefix) if o.side == "SELL" and o.price == Decimal("43000"))
+        assert sell.client_order_id is not None
+        half = sell.quantity / 2
+        trade = {
+            "client_order_id": sell.client_order_id,
+            "order_id": str(sell.order_id),
+            "side": Side.SELL,
+            "price": Decimal("43000"),
+            "quantity": half,
+            "fee": Decimal(0),
+            "timestamp_ms": now_ms(),
+        }
+        assert server.app.service is not None
+        (runner,) = server.app.service.runners
+        # Both queued before the runner's loop runs again, so it applies them as one batch.
+        await runner.submit(OrderPartiallyFilled(trade_id="t-first", cumulative_quantity=half, **trade), 0)
+        await runner.submit(OrderFilled(trade_id="t-second", cumulative_quantity=sell.quantity, **trade), 0)
+        await live.wait_for(lambda w: len(w.fills) == 3, "the buy and both halves of the sell")
+        first, second = live.fills[1:]
+        assert (first.trade_id, first.HasField("round_trip")) == ("t-first", False)
+        assert (second.trade_id, second.HasField("round_trip")) == ("t-second", True)
+        assert Decimal(second.round_trip.quantity) == sell.quantity
+
+        replay = server.watch(session_id)
+        await replay.wait_for(lambda w: w.replay_complete, "the replay")
+        assert replay.fills == live.fills
+        live.cancel()
+        replay.cancel()
+
+
 def _fill(seq: int) -> FillView:
     record = FillRecord(
         session_id="s",
@@ -75,8 +150,9 @@ def _fill(seq: int) -> FillView:
         fee=Decimal("0"),
         timestamp_ms=seq,
         seq=seq,
+        cell_index=0,
     )
-    return FillView(record, "u", SYMBOL, 0)
+    return FillView(record, "u", SYMBOL)
 
 
 async def test_slow_subscriber_is_cut_off_without_blocking_publishers() -> None:
