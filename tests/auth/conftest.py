@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import io
-import logging
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import structlog
 from eth_account import Account
 from orderly_grid.v1 import grid_pb2
 from orderly_grid.v1 import grid_service_pb2 as pb
 
 from server.auth import AuthVerifier
-from server.logs import configure_logging
 from server.store import SqliteStore
+from tests.log_capture import captured_logs
 
 T0_MS = 1_764_000_000_000
 DOMAIN = "orderly-grid.test"
@@ -73,14 +71,5 @@ def verifier(store: SqliteStore, clock: Clock) -> AuthVerifier:
 @pytest.fixture
 def log_output() -> Iterator[io.StringIO]:
     """Everything logged while the test runs, rendered exactly as production renders it."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    stream = io.StringIO()
-    configure_logging("INFO", stream=stream)
-    yield stream
-    structlog.reset_defaults()
-    for handler in list(root.handlers):
-        root.removeHandler(handler)
-    for handler in handlers:
-        root.addHandler(handler)
-    root.setLevel(level)
+    with captured_logs("INFO") as stream:
+        yield stream
