@@ -46,6 +46,7 @@ from server.service.grid_input import (
     market_params_error,
     to_engine_config,
 )
+from server.service.held_sessions import HeldSessions
 from server.service.resume import (
     VENUE_INSTANCE_KEY,
     record_failed_resume,
@@ -56,6 +57,8 @@ from server.service.runner import RunnerSettings, SessionRunner
 from server.service.session import SessionDeps
 from server.service.session_accounts import (
     ACCOUNT_ID_KEY,
+    ACCOUNT_SOURCE_KEY,
+    AccountNotOnThisServer,
     AccountUnavailable,
     CredentialsLookup,
     SessionAccounts,
@@ -93,11 +96,14 @@ class GridService:
         exchange_factory: ExchangeFactory | None = None,
         credentials_for: CredentialsLookup = no_registered_accounts,
         venue_instance: str | None = None,
+        resume_retry_base_ms: int = 1_000,
+        resume_retry_max_ms: int = 60_000,
     ) -> None:
         """`exchange` trades for the default account (`default_account_id`); `exchange_factory`
         opens the exchange of a user's registered account (None: everyone trades on the default).
         `venue_instance` is set when the venue is a simulator that lives only as long as this
-        process (see `start`)."""
+        process (see `start`). A session whose account fails to open at start-up is retried from
+        `resume_retry_base_ms`, doubling up to `resume_retry_max_ms`."""
         self.store = store
         self.exchange = exchange
         self.metrics = metrics
@@ -114,6 +120,13 @@ class GridService:
         self._starting: set[tuple[str, str]] = set()  # (user_id, symbol) being started
         self._closing = False
         self._venue_instance = venue_instance
+        self._held = HeldSessions(
+            self._accounts.of,
+            self._resume_one,
+            self._fail_resume,
+            retry_base_ms=resume_retry_base_ms,
+            retry_max_ms=resume_retry_max_ms,
+        )
 
     def _user_lock(self, user_id: str) -> asyncio.Lock:
         lock = self._user_locks.get(user_id)
@@ -158,9 +171,12 @@ class GridService:
 
     async def start(self) -> None:
         """Start routing venue events, then resume every unfinished session from the store. A
-        session whose account cannot be opened any more is marked FAILED, and so is one that traded
-        on a simulated venue of an earlier process (its orders and position went with it); the
-        others resume."""
+        session whose owner replaced or removed its account's registration is marked FAILED, and so
+        is one that traded on a simulated venue of an earlier process (its orders and position went
+        with it). One whose account cannot be opened now is held, untouched in the store
+        (server.service.held_sessions): retried in the background when the venue failed, left for a
+        start with the right configuration when the account is not this process's. The others
+        resume."""
         self.pool.start()
         records = await unfinished_sessions(self.store)
         if self._venue_instance is not None:
@@ -174,21 +190,36 @@ class GridService:
         for record in records:
             try:
                 venues.append((record, await self._accounts.of(record)))
-            except (AccountUnavailable, ExchangeError) as exc:
-                await record_failed_resume(self.store, record, f"cannot resume: {exc}", self.now_ms())
+            except AccountUnavailable as exc:
+                await self._fail_resume(record, f"cannot resume: {exc}")
+            except AccountNotOnThisServer as exc:
+                self._held.hold(record, str(exc))
+            except ExchangeError as exc:
+                self._held.defer(record, exc)
         # Every runner exists before any reconciles, so each sees the others' positions on its symbol.
         launched = [(self._launch(record, venue), venue) for record, venue in venues]
+        await asyncio.gather(*(self._caught_up(runner, first, venue) for (runner, first), venue in launched))
+        log.info("service_started", resumed=len(self._runners), held=len(self._held.session_ids))
 
-        async def resume(runner: SessionRunner, caught_up: asyncio.Future[None], venue: AccountVenue) -> None:
-            try:
-                await venue.exchange.subscribe(runner.symbol)
-                await caught_up
-                log.info("session_resumed", session_id=runner.session_id, status=runner.record.status.value)
-            except Exception:
-                log.exception("session_resume_failed", session_id=runner.session_id)
+    async def _caught_up(
+        self, runner: SessionRunner, first: asyncio.Future[None], venue: AccountVenue
+    ) -> None:
+        try:
+            await venue.exchange.subscribe(runner.symbol)
+            await first
+            log.info("session_resumed", session_id=runner.session_id, status=runner.record.status.value)
+        except Exception:
+            log.exception("session_resume_failed", session_id=runner.session_id)
 
-        await asyncio.gather(*(resume(runner, caught_up, venue) for (runner, caught_up), venue in launched))
-        log.info("service_started", resumed=len(self._runners))
+    async def _resume_one(self, record: SessionRecord, venue: AccountVenue) -> None:
+        """Resume a held session whose account opened at last (server.service.held_sessions)."""
+        if self._closing:
+            return
+        runner, first = self._launch(record, venue)
+        await self._caught_up(runner, first, venue)
+
+    async def _fail_resume(self, record: SessionRecord, reason: str) -> None:
+        await record_failed_resume(self.store, record, reason, self.now_ms())
 
     def begin_shutdown(self) -> None:
         """Refuse new calls and end every WatchFills stream, so the gRPC server can drain."""
@@ -201,6 +232,7 @@ class GridService:
         default exchange are the caller's to close."""
         self._closing = True
         self.broker.close()
+        await self._held.close()
         for venue in self.pool.venues:
             await venue.router.close()
         await asyncio.gather(*(runner.close() for runner in tuple(self._runners.values())))
@@ -208,6 +240,11 @@ class GridService:
         self._account_of.clear()
         await self.pool.close()
         self.metrics.active_sessions.set(0)
+
+    @property
+    def held_session_ids(self) -> tuple[str, ...]:
+        """The unfinished sessions this process holds without running (see `start`)."""
+        return self._held.session_ids
 
     @property
     def runners(self) -> tuple[SessionRunner, ...]:
@@ -269,10 +306,12 @@ class GridService:
         self._starting.add(key)
         try:
             try:
-                venue = await self._accounts.for_new_session(user_id)
+                venue, account_source = await self._accounts.for_new_session(user_id)
             except ExchangeError as exc:
                 raise exchange_error(exc) from exc
-            return await self._start_grid(user_id, session_id, source, state, commands, now_ms, venue)
+            return await self._start_grid(
+                user_id, session_id, source, state, commands, now_ms, venue, account_source
+            )
         finally:
             self._starting.discard(key)
 
@@ -285,11 +324,13 @@ class GridService:
         commands: tuple[Command, ...],
         now_ms: int,
         venue: AccountVenue,
+        account_source: str,
     ) -> GridView:
         symbol = state.config.symbol
         runtime = Runtime()
         config = input_to_dict(source)
         config[ACCOUNT_ID_KEY] = venue.account_id  # a resume trades on this same account
+        config[ACCOUNT_SOURCE_KEY] = account_source  # whose: decides a resume that cannot open it
         if self._venue_instance is not None:
             config[VENUE_INSTANCE_KEY] = self._venue_instance
         record = SessionRecord(
@@ -335,12 +376,21 @@ class GridService:
                 metadata={"session_id": session_id, "status": record.status.value},
             )
         runner = self._runners.get(session_id)
+        held = self._held.unavailable_error(session_id)
+        if runner is None and held is not None:  # its account is not reachable here: touch nothing
+            raise held
         if runner is None:  # unfinished in the store but not running here: take it over first
             try:
                 venue = await self._accounts.of(record)
             except AccountUnavailable as exc:
                 raise DomainError(
                     ErrorReason.ACCOUNT_NOT_REGISTERED, f"session {session_id}: {exc}"
+                ) from None
+            except AccountNotOnThisServer as exc:
+                raise DomainError(
+                    ErrorReason.EXCHANGE_UNAVAILABLE,
+                    f"session {session_id} is not running on this server: {exc}",
+                    metadata={"session_id": session_id},
                 ) from None
             except ExchangeError as exc:
                 raise exchange_error(exc) from exc

@@ -1,11 +1,14 @@
 """Which stored sessions resume when the service starts, and how the others end.
 
 Every unfinished session (PENDING, RUNNING, STOPPING) resumes, except:
-- one whose Orderly account cannot be opened any more (server.service.session_accounts), and
+- one whose owner replaced or removed the registration of the account it trades on
+  (server.service.session_accounts), and
 - one that traded on the in-process simulator of an EARLIER process (server.app without ORDERLY_*
   credentials starts a new, empty simulator each run: the session's orders and position are gone,
   so a resume could only stall or trade on a position that does not exist).
 Those are recorded FAILED (stop reason ERROR, the reason as stop detail) with their summary.
+A session whose account this process cannot open for now (the venue failing, or the account being
+another configuration's default) is left untouched in the store (server.service.held_sessions).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import structlog
 
 from engine import StopReason, pnl
 from server.service.errors import MAX_PAGE_SIZE
-from server.service.session_accounts import ACCOUNT_ID_KEY
+from server.service.session_accounts import ACCOUNT_SOURCE_KEY, account_of
 from server.service.session_doc import from_document, to_document
 from server.service.stop_summary import summary_record
 from server.store import SessionRecord, SessionStatus, Store, StoreError
@@ -71,16 +74,23 @@ async def retire_sessions_of_reset_venue(
     store: Store, records: list[SessionRecord], venue_instance: str, default_account_id: str, now_ms: int
 ) -> list[SessionRecord]:
     """The sessions that may resume on the simulated venue `venue_instance`; every other one that
-    traded on a simulated venue (another instance, or the default account before instances were
-    recorded) is marked FAILED with SIMULATED_VENUE_RESET: its orders and position are gone, so a
-    resume could only stall or trade on a position that does not exist."""
+    traded on a simulated venue (another instance, or, for sessions of versions that recorded
+    neither instances nor account sources, the simulator's default account) is marked FAILED with
+    SIMULATED_VENUE_RESET: its orders and position are gone, so a resume could only stall or trade
+    on a position that does not exist. A session without a venue instance but with an account source
+    traded on a real venue: kept (decided on resume)."""
     keep: list[SessionRecord] = []
     retired = 0
     for record in records:
         recorded = record.config.get(VENUE_INSTANCE_KEY)
-        account_id = str(record.config.get(ACCOUNT_ID_KEY) or default_account_id).lower()
-        if recorded == venue_instance or (recorded is None and account_id != default_account_id.lower()):
-            keep.append(record)  # this venue's, or another account's (decided on resume)
+        if recorded is None:
+            legacy = ACCOUNT_SOURCE_KEY not in record.config
+            on_sim_default = account_of(record, default_account_id) == default_account_id.lower()
+            simulated = legacy and on_sim_default
+        else:
+            simulated = recorded != venue_instance
+        if not simulated:
+            keep.append(record)  # this venue's, or a real venue's (decided on resume)
             continue
         retired += 1
         await record_failed_resume(

@@ -27,10 +27,11 @@ from server.api.errors import DomainError
 from server.api.status import error_from_rpc_error
 from server.app import Application, simulator_exchange_config
 from server.auth import RateLimitPolicy
-from server.exchange import OrderlyExchange
+from server.exchange import OrderlyCredentials, OrderlyExchange
 from server.service.runner import RunnerSettings
 from server.settings import Settings
 from server.simulator import RunningSimulator
+from server.simulator.accounts import SimAccount
 from server.simulator.orders import Order
 from server.store import open_store
 
@@ -253,8 +254,11 @@ async def running_app(
     subscriber_queue_size: int = 1024,
     settings: Settings | None = None,
     rate_limit_policy: RateLimitPolicy | None = None,
+    default_account: SimAccount | None = None,
 ) -> AsyncIterator[Running]:
-    """The service on `sim`, its store opened afresh from `location` (as a restarted process would)."""
+    """The service on `sim`, its store opened afresh from `location` (as a restarted process would);
+    its default account is `default_account` (the operator's ORDERLY_* credentials), else the
+    simulator's own."""
     if isinstance(location, Path):
         location = StoreLocation(location)
     store = await open_store(
@@ -265,6 +269,11 @@ async def running_app(
     )
     exchange_config = simulator_exchange_config(sim)
     exchange_config = replace(exchange_config, ws_reconnect_base_ms=50, ws_reconnect_max_ms=500, seed=7)
+    if default_account is not None:
+        credentials = OrderlyCredentials(
+            default_account.account_id, default_account.orderly_key, default_account.orderly_secret
+        )
+        exchange_config = replace(exchange_config, credentials=credentials)
     app = Application(
         settings,
         simulator=sim,

@@ -132,7 +132,9 @@ async def test_a_round_trip_rides_only_on_the_fill_that_completed_it_when_fills_
 
         replay = server.watch(session_id)
         await replay.wait_for(lambda w: w.replay_complete, "the replay")
-        assert replay.fills == live.fills
+        # The cell's next buy may already have filled too (the price sits below it): compare the
+        # three fills this test is about, which every replay holds.
+        assert replay.fills[:3] == live.fills[:3]
         live.cancel()
         replay.cancel()
 
