@@ -26,6 +26,7 @@ import gc
 import os
 import signal
 import uuid
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -92,6 +93,7 @@ class Application:
         with_rest: bool = True,
         subscriber_queue_size: int = 1024,
         rate_limit_policy: RateLimitPolicy | None = None,
+        auth_clock_ms: Callable[[], int] = wall_clock_ms,
     ) -> None:
         self.settings = settings
         self.metrics = ServiceMetrics()
@@ -103,6 +105,7 @@ class Application:
         self._with_rest = with_rest
         self._subscriber_queue_size = subscriber_queue_size
         self._rate_limit_policy = rate_limit_policy
+        self._auth_clock_ms = auth_clock_ms  # signature windows and rate-limit windows; tests pin it
         self.auth: AuthComponents | None = None
         self._stack = contextlib.AsyncExitStack()
         self.exchange: OrderlyExchange | None = None
@@ -151,7 +154,7 @@ class Application:
         # A malformed GRID_MASTER_KEY fails here, at start-up, naming the variable.
         self.auth = build_auth(
             self.store,
-            clock_ms=wall_clock_ms,
+            clock_ms=self._auth_clock_ms,
             domain=settings.auth_domain,
             legacy_enabled=settings.legacy_auth_enabled,
             operator_token=settings.operator_token,

@@ -255,6 +255,7 @@ async def running_app(
     settings: Settings | None = None,
     rate_limit_policy: RateLimitPolicy | None = None,
     default_account: SimAccount | None = None,
+    auth_clock_ms: Callable[[], int] | None = None,
 ) -> AsyncIterator[Running]:
     """The service on `sim`, its store opened afresh from `location` (as a restarted process would);
     its default account is `default_account` (the operator's ORDERLY_* credentials), else the
@@ -283,6 +284,7 @@ async def running_app(
         with_rest=with_rest,
         subscriber_queue_size=subscriber_queue_size,
         rate_limit_policy=rate_limit_policy,
+        **({"auth_clock_ms": auth_clock_ms} if auth_clock_ms is not None else {}),
     )
     try:
         await app.start()

@@ -3,6 +3,8 @@ HTTP 429 over REST, both with the delay to wait; counted per verified wallet, no
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
@@ -23,10 +25,17 @@ from tests.integration.rest_signing import start_body
 THREE_STARTS = RateLimitPolicy(per_user={"StartGrid": RateLimit(3)}, per_peer={})
 
 
+def pinned_clock() -> Callable[[], int]:
+    """The service's auth clock held at this moment: the limits use fixed windows, and calls that
+    straddled a window boundary on the wall clock would be counted in two windows."""
+    start_ms = int(time.time() * 1000)
+    return lambda: start_ms
+
+
 async def test_the_default_limit_refuses_the_eleventh_start_in_a_minute(
     sim: RunningSimulator, tmp_path: Path
 ) -> None:
-    async with running_app(sim, tmp_path) as server:
+    async with running_app(sim, tmp_path, auth_clock_ms=pinned_clock()) as server:
         for _ in range(10):  # refused for their parameters, but counted: the limit bounds attempts
             code, error = await rpc_error(server.stub.StartGrid(start_request(grid_levels=1)))
             assert (code, error.reason) == (grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ARGUMENT")
@@ -41,7 +50,9 @@ async def test_the_default_limit_refuses_the_eleventh_start_in_a_minute(
 async def test_the_limit_answers_429_over_rest_with_a_retry_hint_and_spares_other_wallets(
     sim: RunningSimulator, tmp_path: Path
 ) -> None:
-    async with running_app(sim, tmp_path, with_rest=True, rate_limit_policy=THREE_STARTS) as server:
+    async with running_app(
+        sim, tmp_path, with_rest=True, rate_limit_policy=THREE_STARTS, auth_clock_ms=pinned_clock()
+    ) as server:
         for _ in range(3):
             await rpc_error(server.stub.StartGrid(start_request(grid_levels=1)))
         code, error = await rpc_error(server.stub.StartGrid(start_request()))
