@@ -14,6 +14,7 @@ from collections.abc import Sequence
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "simulate": ("server.simulator.cli", "Run the Orderly exchange simulator on a loopback port"),
     "serve": ("server.app", "Run the gRPC service and the REST shim"),
+    "rest": ("server.rest.cli", "Run only the REST shim, in front of a gRPC server elsewhere"),
 }
 
 
