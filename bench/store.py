@@ -121,6 +121,21 @@ def engine_state(cells: int, step: int) -> dict[str, object]:
     }
 
 
+def new_session(cells: int, writer: int | None = None) -> SessionRecord:
+    """The session the fills of fill(i, writer) belong to."""
+    suffix = "" if writer is None else f"_{writer}"
+    return SessionRecord(
+        session_id=f"bench{suffix}_PERP_BTC_USDC",
+        user_id=f"0xbench{suffix}",
+        symbol="PERP_BTC_USDC",
+        status=SessionStatus.RUNNING,
+        config={"grid_levels": cells + 1},
+        engine_state=engine_state(cells, 0),
+        created_at_ms=T0_MS,
+        updated_at_ms=T0_MS,
+    )
+
+
 async def bench_backend(name: str, store: Store, fills: int, snapshots: int, cells: int) -> list[Row]:
     rows: list[Row] = []
 
@@ -150,18 +165,7 @@ async def bench_backend(name: str, store: Store, fills: int, snapshots: int, cel
     n, s, lat = await timed(max(1, fills // READ_PAGE) * 2, read_user_page)
     rows.append(Row(name, f"user fill read ({READ_PAGE}/page)", n, s, lat))
 
-    session = await store.create_session(
-        SessionRecord(
-            session_id="bench_PERP_BTC_USDC",
-            user_id="0xbench",
-            symbol="PERP_BTC_USDC",
-            status=SessionStatus.RUNNING,
-            config={"grid_levels": cells + 1},
-            engine_state=engine_state(cells, 0),
-            created_at_ms=T0_MS,
-            updated_at_ms=T0_MS,
-        )
-    )
+    session = await store.create_session(new_session(cells))
     version = session.version
 
     async def snapshot_write(i: int) -> int:
@@ -195,18 +199,7 @@ async def bench_concurrent(name: str, store: Store, fills: int, snapshots: int, 
 
     versions: dict[int, int] = {}
     for writer in range(WRITERS):
-        created = await store.create_session(
-            SessionRecord(
-                session_id=f"bench_{writer}_PERP_BTC_USDC",
-                user_id=f"0xbench_{writer}",
-                symbol="PERP_BTC_USDC",
-                status=SessionStatus.RUNNING,
-                config={"grid_levels": cells + 1},
-                engine_state=engine_state(cells, 0),
-                created_at_ms=T0_MS,
-                updated_at_ms=T0_MS,
-            )
-        )
+        created = await store.create_session(new_session(cells, writer))
         versions[writer] = created.version
 
     async def snapshot_write(writer: int, i: int) -> int:

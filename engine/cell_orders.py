@@ -13,9 +13,8 @@ from engine.commands import Command, OrderType, PlaceOrder, RecordRoundTrip
 from engine.ledger import Ledger, round_trip_profit
 from engine.order_ids import cell_order_id
 from engine.plan import GridPlan
-from engine.types import Side
+from engine.types import ZERO, Side
 
-ZERO = Decimal(0)
 _EMPTY: frozenset[tuple[str, str]] = frozenset()
 
 
@@ -44,7 +43,7 @@ def place(prefix: str, plan: GridPlan, index: int, cell: CellState) -> tuple[Cel
     side, quantity = wanted
     cycle = cell.cycle + 1
     client_order_id = cell_order_id(prefix, index, side, cycle)
-    price = plan.lines[index] if side is Side.BUY else plan.lines[index + 1]
+    price = plan.order_price(index, side)
     placed = cell._replace(
         side=side,
         status=status,

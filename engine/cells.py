@@ -13,9 +13,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import NamedTuple
 
-from engine.types import Side
-
-ZERO = Decimal(0)
+from engine.types import ZERO, Side
 
 
 class CellStatus(StrEnum):
@@ -94,10 +92,6 @@ class CellState(NamedTuple):
     @property
     def is_live(self) -> bool:
         return self.status in LIVE_STATUSES
-
-    @property
-    def on_entry_leg(self) -> bool:
-        return self.side is self.entry_side
 
 
 def initial_cell(entry_side: Side | None) -> CellState:

@@ -33,9 +33,8 @@ from engine.ledger import Ledger, round_trip_profit
 from engine.order_ids import MAX_CLIENT_ORDER_ID_LENGTH, cell_order_id, parse_client_order_id
 from engine.plan import GridPlan
 from engine.state import SessionState, SessionStatus
-from engine.types import Side
+from engine.types import ZERO, Side
 
-ZERO = Decimal(0)
 _EMPTY: frozenset[tuple[str, str]] = frozenset()
 
 

@@ -13,9 +13,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import NamedTuple
 
-from engine.types import Side
+from engine.types import ZERO, Side
 
-ZERO = Decimal(0)
 MS_PER_YEAR = 365 * 24 * 60 * 60 * 1000
 
 

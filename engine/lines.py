@@ -16,7 +16,7 @@ Every line is rounded to the nearest quote tick (half up). Two lines landing on 
 from __future__ import annotations
 
 import itertools
-from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 
 MAX_LINES = 200
 MIN_LINES = 2
@@ -38,10 +38,6 @@ class TooManyLinesError(ValueError):
 
 def round_to_tick(price: Decimal, tick: Decimal) -> Decimal:
     return (price / tick).to_integral_value(ROUND_HALF_UP) * tick
-
-
-def floor_to_tick(quantity: Decimal, tick: Decimal) -> Decimal:
-    return (quantity / tick).to_integral_value(ROUND_FLOOR) * tick
 
 
 def ceil_to_tick(quantity: Decimal, tick: Decimal) -> Decimal:

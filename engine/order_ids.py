@@ -69,13 +69,3 @@ def parse_client_order_id(client_order_id: str) -> ParsedClientOrderId | None:
                 return None
             return ParsedClientOrderId(prefix, int(head), side, int(tail))
     return None
-
-
-def cell_index_of(client_order_id: str, prefix_dash: str) -> int | None:
-    """Fast path for routing an event: the cell index if the id is one of this session's cell orders."""
-    if not client_order_id.startswith(prefix_dash):
-        return None
-    parsed = parse_client_order_id(client_order_id)
-    if parsed is None or parsed.prefix != prefix_dash[:-1]:
-        return None
-    return parsed.cell_index

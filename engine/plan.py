@@ -30,10 +30,6 @@ class GridPlan(NamedTuple):
     quantities: tuple[Decimal, ...]  # per cell: base quantity of the entry order (0 for idle cells)
     margin_per_cell: Decimal
 
-    @property
-    def cell_count(self) -> int:
-        return len(self.lines) - 1
-
     def entry_price(self, cell_index: int) -> Decimal:
         side = self.entry_sides[cell_index]
         return self.lines[cell_index] if side is Side.BUY else self.lines[cell_index + 1]

@@ -29,7 +29,6 @@ from engine.commands import CancelOrder, Command, OrderType, PlaceOrder, QueryOr
 from engine.events import VenueSnapshot
 from engine.order_ids import parse_client_order_id
 from engine.state import SessionState, SessionStatus
-from engine.types import Side
 
 _NO_COMMANDS: tuple[Command, ...] = ()
 
@@ -110,7 +109,7 @@ def _restore(
         return cell
     side = cell.side
     assert side is not None
-    price = state.plan.lines[index] if side is Side.BUY else state.plan.lines[index + 1]
+    price = state.plan.order_price(index, side)
     remaining = cell.order_quantity - cell.order_filled
     commands.append(PlaceOrder(cell.client_order_id, side, OrderType.LIMIT, remaining, price, False, index))
     return cell._replace(status=CellStatus.PLACING, order_id=None)

@@ -129,12 +129,16 @@ def _cell_to_dict(cell: CellState) -> dict[str, Any]:
         "cycle": cell.cycle,
         "client_order_id": cell.client_order_id,
         "order_id": cell.order_id,
-        "trade_ids": sorted([list(key) for key in cell.trade_ids]),
+        "trade_ids": _key_list(cell.trade_ids),
         "previous_client_order_id": cell.previous_client_order_id,
-        "previous_trade_ids": sorted([list(key) for key in cell.previous_trade_ids]),
+        "previous_trade_ids": _key_list(cell.previous_trade_ids),
     }
     data.update({name: str(getattr(cell, name)) for name in _CELL_DECIMALS})
     return data
+
+
+def _key_list(keys: frozenset[tuple[str, str]]) -> list[list[str]]:
+    return sorted([list(key) for key in keys])
 
 
 def _keys(data: list[list[str]]) -> frozenset[Any]:
@@ -184,7 +188,7 @@ def state_to_dict(state: SessionState) -> dict[str, Any]:
         "stop_detail": state.stop_detail,
         "close_requested": state.close_requested,
         "close_sequence": state.close_sequence,
-        "close_trade_keys": sorted([list(key) for key in state.close_trade_keys]),
+        "close_trade_keys": _key_list(state.close_trade_keys),
         "funding_keys": sorted(state.funding_keys),
         "last_snapshot_ms": state.last_snapshot_ms,
     }

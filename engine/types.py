@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from enum import StrEnum
+
+ZERO = Decimal(0)
 
 
 class Side(StrEnum):

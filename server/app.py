@@ -24,13 +24,13 @@ import asyncio
 import contextlib
 import gc
 import os
-import signal
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
 from server.auth import AuthComponents, RateLimitPolicy, build_auth
+from server.cli import stop_on_signals
 from server.exchange import ExchangeError, OrderlyConfig, OrderlyCredentials, OrderlyExchange
 from server.exchange import constants as c
 from server.grpc_server import GrpcServer
@@ -264,10 +264,7 @@ def freeze_startup_heap() -> None:
 
 async def serve(settings: Settings) -> None:
     app = Application(settings)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+    stop = stop_on_signals()
     await app.start()
     freeze_startup_heap()
     print(f"orderly-grid serving gRPC on {app.grpc_target} and REST on {app.rest_url}", flush=True)

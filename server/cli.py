@@ -6,7 +6,9 @@ stays fast and a missing optional dependency breaks only its own command."""
 from __future__ import annotations
 
 import argparse
+import asyncio
 import importlib
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -16,6 +18,16 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("server.app", "Run the gRPC service and the REST shim"),
     "rest": ("server.rest.cli", "Run only the REST shim, in front of a gRPC server elsewhere"),
 }
+
+
+def stop_on_signals() -> asyncio.Event:
+    """An event set on SIGTERM or SIGINT; the handlers are installed on the running loop now. For the
+    subcommands that run until stopped."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
 
 
 def build_parser() -> argparse.ArgumentParser:

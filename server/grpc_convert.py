@@ -9,6 +9,7 @@ from typing import Any
 from orderly_grid.v1 import grid_pb2, grid_service_pb2
 
 from engine import Direction, GridType, PnlReport, Side
+from server.auth import AccountView
 from server.service.grid_input import GridConfigInput
 from server.service.summaries import SummaryTotals, SummaryView
 from server.service.views import FillView, GridView, PreviewView
@@ -233,4 +234,15 @@ def preview(view: PreviewView) -> grid_service_pb2.PreviewGridResponse:
         min_profit_rate_per_grid=str(result.profit_rate_min),
         max_profit_rate_per_grid=str(result.profit_rate_max),
         fee_rate=str(view.fee_rate),
+    )
+
+
+def account(view: AccountView) -> grid_service_pb2.Account:
+    """RegisterAccount's answer: the account WITHOUT its secret."""
+    return grid_service_pb2.Account(
+        user_id=view.user_id,
+        account_id=view.account_id,
+        orderly_key=view.orderly_key,
+        created_ms=view.created_ms,
+        updated_ms=view.updated_ms,
     )

@@ -51,6 +51,13 @@ Behavior: TypeAlias = Callable[[Any, Any], Any]
 _SERVING = health_pb2.HealthCheckResponse.SERVING
 _NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 _SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+_HANDLER_FACTORIES: tuple[tuple[str, Callable[..., grpc.RpcMethodHandler[Any, Any]]], ...] = (
+    ("unary_unary", grpc.unary_unary_rpc_method_handler),
+    ("unary_stream", grpc.unary_stream_rpc_method_handler),
+    ("stream_unary", grpc.stream_unary_rpc_method_handler),
+    ("stream_stream", grpc.stream_stream_rpc_method_handler),
+)
+"""Each RPC shape's attribute on a method handler and the grpc function that builds such a handler."""
 
 _log = get_logger(__name__)
 
@@ -80,31 +87,14 @@ class ObservingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg
         method = handler_call_details.method
         metadata: Any = handler_call_details.invocation_metadata
         request_id = request_id_from_metadata(metadata)
-        wrap = self._wrap
-        if handler.unary_unary is not None:
-            return grpc.unary_unary_rpc_method_handler(
-                wrap(handler.unary_unary, method, request_id),
-                handler.request_deserializer,
-                handler.response_serializer,
-            )
-        if handler.unary_stream is not None:
-            return grpc.unary_stream_rpc_method_handler(
-                wrap(handler.unary_stream, method, request_id),
-                handler.request_deserializer,
-                handler.response_serializer,
-            )
-        if handler.stream_unary is not None:
-            return grpc.stream_unary_rpc_method_handler(
-                wrap(handler.stream_unary, method, request_id),
-                handler.request_deserializer,
-                handler.response_serializer,
-            )
-        if handler.stream_stream is not None:
-            return grpc.stream_stream_rpc_method_handler(
-                wrap(handler.stream_stream, method, request_id),
-                handler.request_deserializer,
-                handler.response_serializer,
-            )
+        for kind, make_handler in _HANDLER_FACTORIES:
+            behavior = getattr(handler, kind)
+            if behavior is not None:
+                return make_handler(
+                    self._wrap(behavior, method, request_id),
+                    handler.request_deserializer,
+                    handler.response_serializer,
+                )
         return handler
 
     def _wrap(self, behavior: Behavior, method: str, request_id: str) -> Behavior:

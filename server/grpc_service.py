@@ -18,22 +18,11 @@ from orderly_grid.v1 import grid_service_pb2_grpc as pb_grpc
 
 from server import grpc_convert as convert
 from server.api.errors import DomainError
-from server.auth import AccountView, AuthComponents, listing_user_filter
+from server.auth import AuthComponents, listing_user_filter
 from server.service.fill_stream import ReplayComplete
 from server.service.grid_service import GridService
 
 Context: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"
-
-
-def account_message(view: AccountView) -> pb.Account:
-    """RegisterAccount's answer: the account WITHOUT its secret."""
-    return pb.Account(
-        user_id=view.user_id,
-        account_id=view.account_id,
-        orderly_key=view.orderly_key,
-        created_ms=view.created_ms,
-        updated_ms=view.updated_ms,
-    )
 
 
 class GridServicer(pb_grpc.GridServiceServicer):
@@ -118,4 +107,4 @@ class GridServicer(pb_grpc.GridServiceServicer):
         view = await self._auth.accounts.register(
             user, request.account_id, request.orderly_key, request.orderly_secret
         )
-        return pb.RegisterAccountResponse(account=account_message(view))
+        return pb.RegisterAccountResponse(account=convert.account(view))

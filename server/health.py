@@ -67,10 +67,6 @@ class HealthService(pb_grpc.HealthServiceServicer):
         self._checks: dict[str, ReadinessCheck] = {}
         self._listeners: list[ReadinessListener] = []
 
-    @property
-    def check_names(self) -> tuple[str, ...]:
-        return tuple(self._checks)
-
     def add_check(self, name: str, check: ReadinessCheck) -> None:
         """Register the readiness check of one dependency ("store", "exchange_rest", "exchange_ws");
         registering a name again replaces its check."""

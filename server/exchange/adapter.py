@@ -362,10 +362,6 @@ class OrderlyExchange:
         async for event in self._stream:
             yield event
 
-    @property
-    def event_stream(self) -> EventStream:
-        return self._stream
-
     def _on_private_frame(self, frame: Frame) -> None:
         topic = frame.get("topic")
         data = frame.get("data")

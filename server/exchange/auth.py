@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import base64
 import re
-import time
 from collections.abc import Callable
 from enum import StrEnum
 from typing import Any
 
 import base58
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from server.exchange.clock import wall_clock_ms
 
 KEY_PREFIX = "ed25519:"
 _ACCOUNT_ID_RE = re.compile(r"^0x[0-9a-fA-F]{64}$")
@@ -101,17 +102,13 @@ class OrderlyCredentials:
         raise TypeError("OrderlyCredentials cannot be pickled (it holds a secret)")
 
 
-def _wall_clock_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
 class OrderlySigner:
     """Signs REST requests and WebSocket auth frames; `now_ms` is injected for deterministic tests."""
 
     def __init__(
         self,
         credentials: OrderlyCredentials,
-        now_ms: Callable[[], int] = _wall_clock_ms,
+        now_ms: Callable[[], int] = wall_clock_ms,
         encoding: SignatureEncoding = SignatureEncoding.BASE64URL,
     ) -> None:
         self.credentials = credentials

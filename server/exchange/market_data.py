@@ -3,18 +3,14 @@ served from the public stream while fresh and fetched over REST otherwise."""
 
 from __future__ import annotations
 
-import time
 from decimal import Decimal
 
 from engine.market import MarketRules
+from server.exchange.clock import monotonic_ms
 from server.exchange.config import OrderlyConfig
 from server.exchange.models import SymbolInfo
 from server.exchange.rest import OrderlyRestClient
 from server.exchange.symbols import SymbolError, resolve_symbol
-
-
-def _monotonic_ms() -> int:
-    return time.monotonic_ns() // 1_000_000
 
 
 class MarketData:
@@ -26,11 +22,11 @@ class MarketData:
         self._mark_prices: dict[str, tuple[Decimal, int]] = {}
 
     def _catalog_expired(self) -> bool:
-        return _monotonic_ms() - self._catalog_loaded_ms >= self._config.rules_ttl_ms
+        return monotonic_ms() - self._catalog_loaded_ms >= self._config.rules_ttl_ms
 
     async def refresh_catalog(self) -> None:
         self._catalog = await self._rest.symbol_catalog()
-        self._catalog_loaded_ms = _monotonic_ms()
+        self._catalog_loaded_ms = monotonic_ms()
 
     async def symbol_info(self, symbol: str) -> SymbolInfo:
         if self._catalog_expired() or symbol not in self._catalog:  # a new listing needs no restart
@@ -49,11 +45,11 @@ class MarketData:
         return (await self.symbol_info(symbol)).rules
 
     def on_mark_price(self, symbol: str, price: Decimal) -> None:
-        self._mark_prices[symbol] = (price, _monotonic_ms())
+        self._mark_prices[symbol] = (price, monotonic_ms())
 
     async def mark_price(self, symbol: str) -> Decimal:
         cached = self._mark_prices.get(symbol)
-        if cached is not None and _monotonic_ms() - cached[1] <= self._config.mark_price_max_age_ms:
+        if cached is not None and monotonic_ms() - cached[1] <= self._config.mark_price_max_age_ms:
             return cached[0]
         price = await self._rest.mark_price(symbol)
         self.on_mark_price(symbol, price)

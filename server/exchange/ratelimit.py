@@ -11,15 +11,11 @@ The clock and the sleep are injected so tests run without real time.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 
+from server.exchange.clock import monotonic_ms
 from server.exchange.constants import RATE_LIMITS, RateLimit
-
-
-def _monotonic_ms() -> int:
-    return time.monotonic_ns() // 1_000_000
 
 
 async def _sleep_ms(ms: int) -> None:
@@ -56,7 +52,7 @@ class RateLimiter:
         limits: Mapping[str, RateLimit] = RATE_LIMITS,
         *,
         margin_ms: int = 50,
-        now_ms: Callable[[], int] = _monotonic_ms,
+        now_ms: Callable[[], int] = monotonic_ms,
         sleep_ms: Callable[[int], Awaitable[None]] = _sleep_ms,
     ) -> None:
         self._windows = {group: _Window(rule, margin_ms) for group, rule in limits.items()}

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -22,6 +21,7 @@ from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait
 
 from server.exchange import constants as c
 from server.exchange.auth import OrderlySigner
+from server.exchange.clock import wall_clock_ms
 from server.exchange.config import OrderlyConfig
 from server.exchange.errors import (
     AuthError,
@@ -115,7 +115,7 @@ class OrderlyRestClient:
         self.requests_sent = 0
 
     def server_now_ms(self) -> int:
-        return time.time_ns() // 1_000_000 + self.server_offset_ms
+        return wall_clock_ms() + self.server_offset_ms
 
     # --- transport --------------------------------------------------------------------------------
 
@@ -177,7 +177,7 @@ class OrderlyRestClient:
         if payload.get("success") is True and status < 400:
             if "timestamp" in payload:
                 server_ms = to_int(payload["timestamp"], "timestamp")
-                self.server_offset_ms = server_ms - time.time_ns() // 1_000_000
+                self.server_offset_ms = server_ms - wall_clock_ms()
             return payload.get("data")
         raise error_from_response(status, payload.get("code"), f"{what}: {payload.get('message', '')}")
 

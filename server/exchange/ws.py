@@ -20,15 +20,12 @@ from typing import Any
 import aiohttp
 import structlog
 
+from server.exchange.clock import wall_clock_ms
 from server.exchange.errors import AuthError
 
 log = structlog.get_logger(__name__)
 
 Frame = Mapping[str, Any]
-
-
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 class _Reconnect(Exception):
@@ -215,10 +212,10 @@ class WsStream:
 
     async def _pump(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         """Read frames until the connection dies or stays silent too long."""
-        last_message_ms = _now_ms()
+        last_message_ms = wall_clock_ms()
         while True:
             frame = await self._receive(ws, self._ping_interval_ms / 1000)
-            now = _now_ms()
+            now = wall_clock_ms()
             if frame is None:
                 if now - last_message_ms >= self._silence_timeout_ms:
                     raise _Reconnect(f"{self.name}: silent for {now - last_message_ms} ms")
@@ -231,7 +228,7 @@ class WsStream:
     async def _dispatch(self, ws: aiohttp.ClientWebSocketResponse, frame: Frame) -> None:
         event = frame.get("event")
         if event == "ping":
-            await self._send(ws, {"event": "pong", "ts": _now_ms()})
+            await self._send(ws, {"event": "pong", "ts": wall_clock_ms()})
         elif "topic" in frame and "data" in frame:
             try:
                 self._on_frame(frame)

@@ -124,9 +124,8 @@ def _render(binding: _RouteBinding, response: Message, request_id: str) -> web.S
 
 
 def _unary_handler(binding: _RouteBinding, channel: grpc.aio.Channel, deadline_s: float | None) -> Handler:
-    output = message_factory.GetMessageClass(binding.method.output_type)
     call = channel.unary_unary(
-        binding.path, request_serializer=_serialize, response_deserializer=output.FromString
+        binding.path, request_serializer=_serialize, response_deserializer=_deserializer(binding)
     )
 
     async def handle(request: web.Request) -> web.StreamResponse:
@@ -146,9 +145,8 @@ def _unary_handler(binding: _RouteBinding, channel: grpc.aio.Channel, deadline_s
 
 
 def _stream_handler(binding: _RouteBinding, channel: grpc.aio.Channel) -> Handler:
-    output = message_factory.GetMessageClass(binding.method.output_type)
     open_stream = channel.unary_stream(
-        binding.path, request_serializer=_serialize, response_deserializer=output.FromString
+        binding.path, request_serializer=_serialize, response_deserializer=_deserializer(binding)
     )
 
     async def handle(request: web.Request) -> web.StreamResponse:
@@ -208,6 +206,12 @@ def _line(data: dict[str, Any]) -> bytes:
 
 def _serialize(message: Message) -> bytes:
     return message.SerializeToString()
+
+
+def _deserializer(binding: _RouteBinding) -> Callable[[bytes], Message]:
+    """The parser of the RPC's response messages."""
+    output: Any = message_factory.GetMessageClass(binding.method.output_type)
+    return output.FromString  # type: ignore[no-any-return]
 
 
 @web.middleware

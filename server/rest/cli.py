@@ -6,9 +6,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import signal
 from dataclasses import replace
 
+from server.cli import stop_on_signals
 from server.logs import configure_logging, get_logger
 from server.rest.shim import RestShim
 from server.settings import Settings, SettingsError
@@ -27,10 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 async def serve_rest(settings: Settings, grpc_target: str) -> None:
     shim = RestShim(grpc_target=grpc_target)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+    stop = stop_on_signals()
     port = await shim.start(settings.rest_host, settings.rest_port)
     print(f"orderly-grid REST on http://{settings.rest_host}:{port} -> gRPC {grpc_target}", flush=True)
     await stop.wait()

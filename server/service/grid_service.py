@@ -64,7 +64,7 @@ from server.service.session_accounts import (
     SessionAccounts,
     no_registered_accounts,
 )
-from server.service.session_doc import Runtime, from_document, to_document
+from server.service.session_doc import Runtime, from_document, stored_mark, to_document
 from server.service.views import FillView, GridView, PreviewView
 from server.store import (
     DuplicateSession,
@@ -230,8 +230,7 @@ class GridService:
         """Stop the runners WITHOUT stopping their sessions (they resume on the next start), and end
         every WatchFills stream, and close the exchanges of users' accounts. The store and the
         default exchange are the caller's to close."""
-        self._closing = True
-        self.broker.close()
+        self.begin_shutdown()
         await self._held.close()
         for venue in self.pool.venues:
             await venue.router.close()
@@ -376,10 +375,10 @@ class GridService:
                 metadata={"session_id": session_id, "status": record.status.value},
             )
         runner = self._runners.get(session_id)
-        held = self._held.unavailable_error(session_id)
-        if runner is None and held is not None:  # its account is not reachable here: touch nothing
-            raise held
         if runner is None:  # unfinished in the store but not running here: take it over first
+            held = self._held.unavailable_error(session_id)
+            if held is not None:  # its account is not reachable here: touch nothing
+                raise held
             try:
                 venue = await self._accounts.of(record)
             except AccountUnavailable as exc:
@@ -498,9 +497,7 @@ class GridService:
             record = await self.store.get_session(session_id)
         except StoreError as exc:
             raise store_error(exc) from exc
-        if record is None:
-            raise session_not_found(session_id)
-        if record.user_id != user_id:  # another user's session answers as a missing one
+        if record is None or record.user_id != user_id:  # another user's session answers as a missing one
             raise session_not_found(session_id)
         return record
 
@@ -517,7 +514,7 @@ class GridService:
             state, runtime = from_document(record.engine_state)
         mark: Decimal | None = runner.last_mark if live and runner is not None else None
         if mark is None:
-            mark = Decimal(runtime.mark_price) if runtime.mark_price else state.config.current_price
+            mark = stored_mark(state, runtime)
         end_ms = record.stopped_at_ms or self.now_ms()
         report = pnl(state, mark, max(0, end_ms - record.created_at_ms))
         return GridView(record=record, state=state, pnl=report, mark_price=mark, config=dict(record.config))

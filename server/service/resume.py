@@ -14,14 +14,13 @@ another configuration's default) is left untouched in the store (server.service.
 from __future__ import annotations
 
 from dataclasses import replace
-from decimal import Decimal
 
 import structlog
 
 from engine import StopReason, pnl
 from server.service.errors import MAX_PAGE_SIZE
 from server.service.session_accounts import ACCOUNT_SOURCE_KEY, account_of
-from server.service.session_doc import from_document, to_document
+from server.service.session_doc import from_document, stored_mark, to_document
 from server.service.stop_summary import summary_record
 from server.store import SessionRecord, SessionStatus, Store, StoreError
 
@@ -53,7 +52,7 @@ async def record_failed_resume(store: Store, record: SessionRecord, reason: str,
     state, runtime = from_document(record.engine_state)
     state = state._replace(stop_reason=StopReason.ERROR, stop_detail=reason)
     runtime = replace(runtime, stop_detail=reason)
-    mark = Decimal(runtime.mark_price) if runtime.mark_price else state.config.current_price
+    mark = stored_mark(state, runtime)
     report = pnl(state, mark, max(0, now_ms - record.created_at_ms))
     try:
         stored = await store.update_session(

@@ -22,6 +22,11 @@ class Runtime:
         return self if timestamp_ms <= self.last_fill_ms else replace(self, last_fill_ms=timestamp_ms)
 
 
+def stored_mark(state: SessionState, runtime: Runtime) -> Decimal:
+    """The mark a stored session is valued at: the one recorded when it stopped, else its config's."""
+    return Decimal(runtime.mark_price) if runtime.mark_price else state.config.current_price
+
+
 def to_document(state: SessionState, runtime: Runtime) -> dict[str, Any]:
     return {
         "engine": state_to_dict(state),

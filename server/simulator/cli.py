@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import signal
 import sys
 
+from server.cli import stop_on_signals
 from server.simulator.config import SimulatorConfig
 from server.simulator.runner import run_simulator
 
@@ -26,10 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 async def _serve(config: SimulatorConfig) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    stop = stop_on_signals()
     async with run_simulator(config) as sim:
         print(json.dumps(sim.startup_line()), flush=True)
         await stop.wait()

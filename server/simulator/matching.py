@@ -203,9 +203,6 @@ class Venue:
                 self._touched.setdefault(account.account_id, set()).add(position.symbol)
         return self._drain()
 
-    def marks_push(self) -> Push:
-        return Push("markprices", [{"symbol": s, "price": p} for s, p in self.marks.items()])
-
     # ---- internals -----------------------------------------------------------------------------
 
     def _account(self, account_id: str) -> Account:

@@ -105,14 +105,19 @@ def _symbol_param(req: ApiRequest, required: bool) -> str | None:
     return symbol_rules(symbol).symbol
 
 
+async def _cancel_one(ctx: SimContext, req: ApiRequest, order: Order, symbol: str | None, what: str) -> Any:
+    """Cancel `order` (described as `what` when it is not on the requested `symbol`)."""
+    if order.symbol != symbol:
+        raise VenueError(-1006, f"{what} not found for {symbol}")
+    await ctx.hub.publish(ctx.venue.cancel(req.account_id, order))
+    return {"status": "CANCEL_SENT"}
+
+
 async def cancel_order(ctx: SimContext, req: ApiRequest) -> Any:
     order_id = _int_param(req, "order_id")
     symbol = _symbol_param(req, required=True)
     order = ctx.venue.find_order(req.account_id, order_id)
-    if order.symbol != symbol:
-        raise VenueError(-1006, f"order {order_id} not found for {symbol}")
-    await ctx.hub.publish(ctx.venue.cancel(req.account_id, order))
-    return {"status": "CANCEL_SENT"}
+    return await _cancel_one(ctx, req, order, symbol, f"order {order_id}")
 
 
 async def cancel_client_order(ctx: SimContext, req: ApiRequest) -> Any:
@@ -121,10 +126,7 @@ async def cancel_client_order(ctx: SimContext, req: ApiRequest) -> Any:
         raise VenueError(-1005, "client_order_id is required")
     symbol = _symbol_param(req, required=True)
     order = ctx.venue.find_by_client_order_id(req.account_id, client_order_id)
-    if order.symbol != symbol:
-        raise VenueError(-1006, f"order with client_order_id {client_order_id} not found for {symbol}")
-    await ctx.hub.publish(ctx.venue.cancel(req.account_id, order))
-    return {"status": "CANCEL_SENT"}
+    return await _cancel_one(ctx, req, order, symbol, f"order with client_order_id {client_order_id}")
 
 
 async def cancel_all(ctx: SimContext, req: ApiRequest) -> Any:
@@ -215,12 +217,16 @@ async def list_orders(ctx: SimContext, req: ApiRequest) -> Any:
     return _page(req, [o.to_row() for o in orders])
 
 
-async def get_order(ctx: SimContext, req: ApiRequest) -> Any:
+def _path_order(ctx: SimContext, req: ApiRequest) -> Order:
     try:
         order_id = int(req.path_params["order_id"])
     except ValueError as exc:
         raise VenueError(-1005, "order_id must be an integer") from exc
-    return ctx.venue.find_order(req.account_id, order_id).to_row()
+    return ctx.venue.find_order(req.account_id, order_id)
+
+
+async def get_order(ctx: SimContext, req: ApiRequest) -> Any:
+    return _path_order(ctx, req).to_row()
 
 
 async def get_client_order(ctx: SimContext, req: ApiRequest) -> Any:
@@ -249,9 +255,7 @@ async def get_trade(ctx: SimContext, req: ApiRequest) -> Any:
 
 
 async def order_trades(ctx: SimContext, req: ApiRequest) -> Any:
-    order = await get_order(ctx, req)
-    fills = ctx.venue.find_order(req.account_id, order["order_id"]).fills
-    return {"rows": [f.to_row() for f in fills]}
+    return {"rows": [f.to_row() for f in _path_order(ctx, req).fills]}
 
 
 ORDER_ROUTES = [

@@ -7,19 +7,13 @@ from typing import Any
 from server.store.errors import InvalidRecord
 from server.store.records import FillRecord, SessionStatus, parse_session_status, require_json_object
 
+# The records' own field checks, re-exported: the backends call them as check.check_text / check_ms.
+from server.store.records import check_ms as check_ms
+from server.store.records import check_text as check_text
+
 MAX_FILL_LIMIT = 10_000
+MAX_PAGE_SIZE = 1000
 MAX_TIME_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z, the last instant a BSON date can show
-
-
-def check_text(name: str, value: object) -> None:
-    if not isinstance(value, str) or not value:
-        raise InvalidRecord(name, "must be a non-empty string")
-
-
-def check_ms(name: str, value: object) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise InvalidRecord(name, "must be a non-negative integer of milliseconds")
-    return value
 
 
 def check_positive_ms(name: str, value: object) -> int:
@@ -28,10 +22,21 @@ def check_positive_ms(name: str, value: object) -> int:
     return value
 
 
+def lease_expiry(owner: str, ttl_ms: int, now_ms: int) -> int:
+    """When a lease taken or renewed by owner at now_ms for ttl_ms ends."""
+    check_text("owner", owner)
+    return check_ms("now_ms", now_ms) + check_positive_ms("ttl_ms", ttl_ms)
+
+
 def check_fill_to_append(record: FillRecord) -> None:
     """What a record may leave at its default but an append may not: the ledger is numbered per user."""
     if not record.user_id:
         raise InvalidRecord("user_id", "must be a non-empty string (the owner of the fill's session)")
+
+
+def check_page_size(page_size: int) -> None:
+    if not isinstance(page_size, int) or not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise InvalidRecord("page_size", f"must be an integer from 1 to {MAX_PAGE_SIZE}")
 
 
 def check_fill_window(after_seq: int, limit: int) -> None:

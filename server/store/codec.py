@@ -24,8 +24,6 @@ from server.store.records import (
 
 Row = dict[str, Any]
 
-MAX_PAGE_SIZE = 1000
-
 
 def _decimal(row: Mapping[str, Any], name: str) -> Decimal:
     try:
@@ -211,15 +209,19 @@ def summary_from_row(row: Mapping[str, Any]) -> SummaryRecord:
     )
 
 
-def check_page_size(page_size: int) -> None:
-    if not isinstance(page_size, int) or not 1 <= page_size <= MAX_PAGE_SIZE:
-        raise InvalidRecord("page_size", f"must be an integer from 1 to {MAX_PAGE_SIZE}")
-
-
 def encode_page_token(created_at_ms: int, key: str) -> str:
     """Keyset cursor: the sort key of the last item returned. Listings run newest first."""
     raw = json.dumps([created_at_ms, key], separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def cut_page(rows: list[Row], page_size: int) -> tuple[list[Row], str | None]:
+    """The first page_size of rows fetched with a limit of page_size + 1, and the token of the next
+    page (None if this is the last): a keyset page newest first by (created_at_ms, session_id)."""
+    if len(rows) <= page_size:
+        return rows, None
+    last = rows[page_size - 1]
+    return rows[:page_size], encode_page_token(int(last["created_at_ms"]), str(last["session_id"]))
 
 
 def decode_page_token(token: str) -> tuple[int, str]:

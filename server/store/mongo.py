@@ -24,9 +24,8 @@ from server.store import args as check
 from server.store import mongo_auth
 from server.store.auth_records import AccountRecord, RateDecision
 from server.store.codec import (
-    check_page_size,
+    cut_page,
     decode_page_token,
-    encode_page_token,
     fill_from_row,
     fill_to_row,
     order_from_row,
@@ -192,7 +191,7 @@ class MongoStore:
         page_token: str | None,
     ) -> tuple[list[Doc], str | None]:
         """Newest first by (created_at_ms, session_id); the token is the last document's sort key."""
-        check_page_size(page_size)
+        check.check_page_size(page_size)
         clauses: list[Doc] = [{k: v} for k, v in equal.items() if v is not None] + extra
         if page_token is not None:
             created_at_ms, session_id = decode_page_token(page_token)
@@ -206,11 +205,7 @@ class MongoStore:
             )
         query: Doc = {"$and": clauses} if clauses else {}
         sort = [("created_at_ms", -1), ("session_id", -1)]
-        docs = await collection.find(query).sort(sort).limit(page_size + 1).to_list()
-        if len(docs) <= page_size:
-            return docs, None
-        last = docs[page_size - 1]
-        return docs[:page_size], encode_page_token(int(last["created_at_ms"]), str(last["session_id"]))
+        return cut_page(await collection.find(query).sort(sort).limit(page_size + 1).to_list(), page_size)
 
     # orders ---------------------------------------------------------------------------------------
     @_guard
@@ -366,8 +361,7 @@ class MongoStore:
     # leases ---------------------------------------------------------------------------------------
     @_guard
     async def acquire_lease(self, session_id: str, owner: str, *, ttl_ms: int, now_ms: int) -> Lease | None:
-        check.check_text("owner", owner)
-        expires_at_ms = check.check_ms("now_ms", now_ms) + check.check_positive_ms("ttl_ms", ttl_ms)
+        expires_at_ms = check.lease_expiry(owner, ttl_ms, now_ms)
         lease = {"owner": owner, "expires_at_ms": expires_at_ms}
         for _ in range(ATTEMPTS):
             try:
@@ -384,8 +378,7 @@ class MongoStore:
 
     @_guard
     async def renew_lease(self, session_id: str, owner: str, *, ttl_ms: int, now_ms: int) -> Lease | None:
-        check.check_text("owner", owner)
-        expires_at_ms = check.check_ms("now_ms", now_ms) + check.check_positive_ms("ttl_ms", ttl_ms)
+        expires_at_ms = check.lease_expiry(owner, ttl_ms, now_ms)
         result = await self._leases.update_one(
             {"_id": session_id, "owner": owner}, {"$set": {"expires_at_ms": expires_at_ms}}
         )

@@ -39,16 +39,15 @@ class OrderStatus(StrEnum):
     REJECTED = "REJECTED"
 
 
-def _require_text(name: str, value: object) -> None:
+def check_text(name: str, value: object) -> None:
     if not isinstance(value, str) or not value:
         raise InvalidRecord(name, "must be a non-empty string")
 
 
-def _require_ms(name: str, value: object, *, optional: bool = False) -> None:
-    if value is None and optional:
-        return
+def check_ms(name: str, value: object) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
         raise InvalidRecord(name, "must be a non-negative integer of milliseconds")
+    return value
 
 
 def _require_decimal(name: str, value: object) -> None:
@@ -87,13 +86,14 @@ class SessionRecord:
 
     def __post_init__(self) -> None:
         for name in ("session_id", "user_id", "symbol"):
-            _require_text(name, getattr(self, name))
+            check_text(name, getattr(self, name))
         object.__setattr__(self, "status", parse_session_status(self.status))
         require_json_object("config", self.config)
         require_json_object("engine_state", self.engine_state)
-        _require_ms("created_at_ms", self.created_at_ms)
-        _require_ms("updated_at_ms", self.updated_at_ms)
-        _require_ms("stopped_at_ms", self.stopped_at_ms, optional=True)
+        check_ms("created_at_ms", self.created_at_ms)
+        check_ms("updated_at_ms", self.updated_at_ms)
+        if self.stopped_at_ms is not None:
+            check_ms("stopped_at_ms", self.stopped_at_ms)
         if not isinstance(self.version, int) or self.version < 1:
             raise InvalidRecord("version", "must be an integer >= 1")
 
@@ -126,13 +126,13 @@ class OrderRecord:
 
     def __post_init__(self) -> None:
         for name in ("client_order_id", "session_id", "status"):
-            _require_text(name, getattr(self, name))
+            check_text(name, getattr(self, name))
         object.__setattr__(self, "side", parse_side(self.side))
         _check_decimals(self, "price", "quantity")
-        _require_ms("created_at_ms", self.created_at_ms)
-        _require_ms("updated_at_ms", self.updated_at_ms)
+        check_ms("created_at_ms", self.created_at_ms)
+        check_ms("updated_at_ms", self.updated_at_ms)
         if self.order_id is not None:
-            _require_text("order_id", self.order_id)
+            check_text("order_id", self.order_id)
         if self.cell_index is not None and (not isinstance(self.cell_index, int) or self.cell_index < 0):
             raise InvalidRecord("cell_index", "must be a non-negative integer or None")
 
@@ -164,7 +164,7 @@ class RoundTripRecord:
         _require_index("round_trip.cell_index", self.cell_index)
         for name in ROUND_TRIP_DECIMAL_FIELDS:
             _require_decimal(f"round_trip.{name}", getattr(self, name))
-        _require_ms("round_trip.timestamp_ms", self.timestamp_ms)
+        check_ms("round_trip.timestamp_ms", self.timestamp_ms)
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,12 +196,12 @@ class FillRecord:
 
     def __post_init__(self) -> None:
         for name in ("session_id", "order_id", "trade_id", "client_order_id", "fee_asset"):
-            _require_text(name, getattr(self, name))
+            check_text(name, getattr(self, name))
         if not isinstance(self.user_id, str):
             raise InvalidRecord("user_id", "must be a string")
         object.__setattr__(self, "side", parse_side(self.side))
         _check_decimals(self, "price", "quantity", "fee")
-        _require_ms("timestamp_ms", self.timestamp_ms)
+        check_ms("timestamp_ms", self.timestamp_ms)
         if not isinstance(self.seq, int) or self.seq < 0:
             raise InvalidRecord("seq", "must be a non-negative integer")
         _require_index("cell_index", self.cell_index, optional=True)
@@ -216,7 +216,7 @@ class FillRecord:
                 )
 
 
-_SUMMARY_DECIMALS = (
+SUMMARY_DECIMAL_FIELDS = (
     "realized_profit",
     "fees",
     "funding",
@@ -250,17 +250,14 @@ class SummaryRecord:
 
     def __post_init__(self) -> None:
         for name in ("session_id", "user_id", "symbol"):
-            _require_text(name, getattr(self, name))
+            check_text(name, getattr(self, name))
         object.__setattr__(self, "status", parse_session_status(self.status))
-        _require_ms("created_at_ms", self.created_at_ms)
-        _require_ms("stopped_at_ms", self.stopped_at_ms)
-        _check_decimals(self, *_SUMMARY_DECIMALS)
+        check_ms("created_at_ms", self.created_at_ms)
+        check_ms("stopped_at_ms", self.stopped_at_ms)
+        _check_decimals(self, *SUMMARY_DECIMAL_FIELDS)
         if not isinstance(self.round_trips, int) or self.round_trips < 0:
             raise InvalidRecord("round_trips", "must be a non-negative integer")
         require_json_object("details", self.details)
-
-
-SUMMARY_DECIMAL_FIELDS = _SUMMARY_DECIMALS
 
 
 @dataclass(frozen=True, slots=True)

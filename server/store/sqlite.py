@@ -26,9 +26,8 @@ from server.store import sqlite_auth
 from server.store.auth_records import AccountRecord, RateDecision
 from server.store.codec import (
     Row,
-    check_page_size,
+    cut_page,
     decode_page_token,
-    encode_page_token,
     fill_from_row,
     fill_to_row,
     flatten_round_trip,
@@ -202,7 +201,7 @@ class SqliteStore:
         page_token: str | None,
     ) -> tuple[list[Row], str | None]:
         """Newest first by (created_at_ms, session_id); the token is the last row's sort key."""
-        check_page_size(page_size)
+        check.check_page_size(page_size)
         clauses = [f"{column} = ?" for column, value in equal.items() if value is not None]
         params: list[Any] = [value for value in equal.values() if value is not None]
         for clause, value in extra:
@@ -214,11 +213,7 @@ class SqliteStore:
             params += [created_at_ms, created_at_ms, session_id]
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         sql = f"SELECT * FROM {table} {where} ORDER BY created_at_ms DESC, session_id DESC LIMIT ?"
-        rows = await self._fetch_all(sql, [*params, page_size + 1])
-        if len(rows) <= page_size:
-            return rows, None
-        last = rows[page_size - 1]
-        return rows[:page_size], encode_page_token(int(last["created_at_ms"]), str(last["session_id"]))
+        return cut_page(await self._fetch_all(sql, [*params, page_size + 1]), page_size)
 
     # orders ---------------------------------------------------------------------------------------
     @_guard
@@ -346,8 +341,7 @@ class SqliteStore:
     # leases ---------------------------------------------------------------------------------------
     @_guard
     async def acquire_lease(self, session_id: str, owner: str, *, ttl_ms: int, now_ms: int) -> Lease | None:
-        check.check_text("owner", owner)
-        expires_at_ms = check.check_ms("now_ms", now_ms) + check.check_positive_ms("ttl_ms", ttl_ms)
+        expires_at_ms = check.lease_expiry(owner, ttl_ms, now_ms)
         sql = (
             "INSERT INTO leases (session_id, owner, expires_at_ms) VALUES (?, ?, ?) "
             "ON CONFLICT (session_id) DO UPDATE SET owner = excluded.owner, "
@@ -360,8 +354,7 @@ class SqliteStore:
 
     @_guard
     async def renew_lease(self, session_id: str, owner: str, *, ttl_ms: int, now_ms: int) -> Lease | None:
-        check.check_text("owner", owner)
-        expires_at_ms = check.check_ms("now_ms", now_ms) + check.check_positive_ms("ttl_ms", ttl_ms)
+        expires_at_ms = check.lease_expiry(owner, ttl_ms, now_ms)
         sql = "UPDATE leases SET expires_at_ms = ? WHERE session_id = ? AND owner = ?"
         renewed = await self._execute(sql, [expires_at_ms, session_id, owner]) == 1
         return Lease(session_id, owner, expires_at_ms) if renewed else None

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
-import grpc
 import pytest
 from orderly_grid import signing
 from orderly_grid.v1 import auth_pb2
@@ -20,10 +19,10 @@ from orderly_grid.v1 import grid_service_pb2_grpc as pb_grpc
 from server.auth import RateLimit, RateLimitPolicy, build_auth
 from server.grpc_server import GrpcServer
 from server.metrics import ServiceMetrics
-from server.rest import RestShim
 from server.store import SqliteStore
 from tests.auth.conftest import ALICE, ALICE_KEY, DOMAIN, Clock, start_request
 from tests.auth.test_gate import GateServicer
+from tests.rest.stack import rest_in_front_of
 
 SESSION_ID = f"{ALICE.lower()}_PERP_BTC_USDC"
 
@@ -49,18 +48,8 @@ async def rest(store: SqliteStore) -> AsyncIterator[Rest]:
         metrics=ServiceMetrics(),
         readiness_interval_s=None,
     )
-    grpc_port = await server.start("127.0.0.1", 0)
-    channel = grpc.aio.insecure_channel(f"127.0.0.1:{grpc_port}")
-    shim = RestShim(channel)
-    rest_port = await shim.start("127.0.0.1", 0)
-    http = aiohttp.ClientSession()
-    try:
-        yield Rest(f"http://127.0.0.1:{rest_port}", http, clock)
-    finally:
-        await http.close()
-        await shim.stop()
-        await channel.close(None)
-        await server.stop(None)
+    async with rest_in_front_of(server) as (base_url, http):
+        yield Rest(base_url, http, clock)
 
 
 def auth_query(auth: auth_pb2.UserAuth) -> dict[str, str]:

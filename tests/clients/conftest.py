@@ -12,10 +12,10 @@ from orderly_grid.wallet import Wallet
 from server.simulator import RunningSimulator
 from tests.clients.service import LoopbackService
 from tests.integration.conftest import control, sim  # noqa: F401  (fixtures reused, not copied)
+from tests.integration.harness import USER_KEY
 
-# A fixed test key (never funded anywhere); its address is the user the server sees.
-WALLET_KEY = "0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318"
-OTHER_WALLET_KEY = "0x" + "59" * 32
+# The harness's fixed test key (never funded anywhere); its address is the user the server sees.
+WALLET_KEY = USER_KEY
 
 
 @pytest.fixture

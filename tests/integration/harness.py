@@ -9,6 +9,7 @@ auth block that does not carry the marker is sent exactly as built (the tests of
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -45,6 +46,12 @@ DOMAIN = signing.DEFAULT_DOMAIN
 SYMBOL = "PERP_BTC_USDC"
 # The marker `SigningInterceptor` replaces with a real signature (65 zero bytes never verify).
 SIGN_ME = "0x" + "00" * 65
+# The sessions `start_request()` starts for each user.
+A_SESSION = f"{USER}_BTCUSDT"
+B_SESSION = f"{OTHER_USER}_BTCUSDT"
+# Settings that enable RegisterAccount (users' own Orderly accounts).
+MASTER_KEY = base64.b64encode(bytes(range(32))).decode()
+WITH_ACCOUNTS = replace(Settings(), master_key=MASTER_KEY)
 
 
 def now_ms() -> int:
@@ -119,6 +126,14 @@ def start_request(**overrides: Any) -> grid_service_pb2.StartGridRequest:
     }
     fields.update(overrides)
     return grid_service_pb2.StartGridRequest(**fields)
+
+
+def register_request(account: SimAccount) -> grid_service_pb2.RegisterAccountRequest:
+    """OTHER_USER registers `account` as their own."""
+    request = grid_service_pb2.RegisterAccountRequest(
+        account_id=account.account_id, orderly_key=account.orderly_key, orderly_secret=account.orderly_secret
+    )
+    return signed("RegisterAccount", request, OTHER_USER_KEY)  # type: ignore[return-value]
 
 
 async def wait_until(

@@ -4,10 +4,8 @@ started on, and the secret appears in no response and no log line."""
 
 from __future__ import annotations
 
-import base64
 import io
 from collections.abc import Iterator
-from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -17,16 +15,18 @@ import pytest
 from orderly_grid.v1 import grid_pb2
 from orderly_grid.v1 import grid_service_pb2 as pb
 
-from server.settings import Settings
 from server.simulator import RunningSimulator, SimulatorControl
 from server.simulator.accounts import SimAccount
 from server.simulator.orders import Order
 from tests.integration.harness import (
+    A_SESSION,
+    B_SESSION,
     OTHER_USER,
     OTHER_USER_KEY,
     SYMBOL,
-    USER,
+    WITH_ACCOUNTS,
     auth,
+    register_request,
     rpc_error,
     running_app,
     signed,
@@ -37,24 +37,12 @@ from tests.integration.harness import (
 from tests.integration.rest_signing import auth_json
 from tests.log_capture import captured_logs
 
-MASTER_KEY = base64.b64encode(bytes(range(32))).decode()
-WITH_ACCOUNTS = replace(Settings(), master_key=MASTER_KEY)
-B_SESSION = f"{OTHER_USER}_BTCUSDT"
-A_SESSION = f"{USER}_BTCUSDT"
-
 
 @pytest.fixture
 def log_output() -> Iterator[io.StringIO]:
     """Every log line of the test, DEBUG included (order placements log at DEBUG)."""
     with captured_logs("DEBUG") as stream:
         yield stream
-
-
-def register_request(account: SimAccount) -> pb.RegisterAccountRequest:
-    request = pb.RegisterAccountRequest(
-        account_id=account.account_id, orderly_key=account.orderly_key, orderly_secret=account.orderly_secret
-    )
-    return signed("RegisterAccount", request, OTHER_USER_KEY)  # type: ignore[return-value]
 
 
 def b_start() -> pb.StartGridRequest:

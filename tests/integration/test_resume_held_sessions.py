@@ -26,12 +26,16 @@ from server.simulator import FaultConfig, RunningSimulator, SimulatorControl
 from server.simulator.accounts import SimAccount
 from server.store import SessionStatus, open_store
 from tests.integration.harness import (
+    A_SESSION,
+    B_SESSION,
+    MASTER_KEY,
     OTHER_USER,
     OTHER_USER_KEY,
     SYMBOL,
-    USER,
+    WITH_ACCOUNTS,
     auth,
     prefix_of,
+    register_request,
     rpc_error,
     running_app,
     signed,
@@ -40,12 +44,8 @@ from tests.integration.harness import (
     wait_for_order,
     wait_until,
 )
-from tests.integration.test_auth_accounts import MASTER_KEY, WITH_ACCOUNTS, register_request
 from tests.integration.test_simulated_venue_reset import serving
 from tests.log_capture import captured_logs
-
-A_SESSION = f"{USER}_BTCUSDT"
-B_SESSION = f"{OTHER_USER}_BTCUSDT"
 
 
 @pytest.fixture

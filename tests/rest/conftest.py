@@ -4,15 +4,14 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import aiohttp
-import grpc
 import pytest
 from orderly_grid.v1 import grid_service_pb2_grpc
 
 from server.grpc_server import GrpcServer
 from server.health import HealthService
 from server.metrics import ServiceMetrics
-from server.rest import RestShim
 from tests.rest.backend import EchoGridService
+from tests.rest.stack import rest_in_front_of
 
 
 @dataclass
@@ -50,15 +49,5 @@ async def stack() -> AsyncIterator[Stack]:
         health=health,
         readiness_interval_s=None,
     )
-    grpc_port = await server.start("127.0.0.1", 0)
-    channel = grpc.aio.insecure_channel(f"127.0.0.1:{grpc_port}")
-    shim = RestShim(channel)
-    rest_port = await shim.start("127.0.0.1", 0)
-    http = aiohttp.ClientSession()
-    try:
-        yield Stack(backend, store_check, metrics, f"http://127.0.0.1:{rest_port}", http)
-    finally:
-        await http.close()
-        await shim.stop()
-        await channel.close(None)
-        await server.stop(None)
+    async with rest_in_front_of(server) as (base_url, http):
+        yield Stack(backend, store_check, metrics, base_url, http)

@@ -18,13 +18,21 @@ import asyncio
 import getpass
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import TextIO
+from typing import TextIO, TypeVar
+
+from google.protobuf.message import Message
 
 from orderly_grid import cli_live, cli_render
-from orderly_grid.client import DEFAULT_TARGET, GridClient, MissingWalletError
+from orderly_grid.client import (
+    DEFAULT_TARGET,
+    DEFAULT_TIMEOUT_S,
+    DEFAULT_WRITE_TIMEOUT_S,
+    GridClient,
+    MissingWalletError,
+)
 from orderly_grid.errors import GridError
 from orderly_grid.params import GridParams
 from orderly_grid.signing import DEFAULT_DOMAIN
@@ -32,6 +40,7 @@ from orderly_grid.wallet import Wallet, WalletError, load_wallet
 
 TARGET_ENV = "GRIDCTL_TARGET"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+M = TypeVar("M", bound=Message)
 GRID_STATUSES = ("STARTING", "WAITING_TRIGGER", "RUNNING", "STOPPING", "STOPPED", "FAILED")
 
 
@@ -92,9 +101,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="encrypted keystore JSON file (password: $ORDERLY_GRID_KEYSTORE_PASSWORD or prompt)",
     )
     parser.add_argument("--json", action="store_true", help="print responses as JSON (fills as JSON lines)")
-    parser.add_argument("--timeout", type=float, default=10.0, help="deadline of each read, in seconds")
     parser.add_argument(
-        "--write-timeout", type=float, default=60.0, help="deadline of start and stop, in seconds"
+        "--timeout", type=float, default=DEFAULT_TIMEOUT_S, help="deadline of each read, in seconds"
+    )
+    parser.add_argument(
+        "--write-timeout",
+        type=float,
+        default=DEFAULT_WRITE_TIMEOUT_S,
+        help="deadline of start and stop, in seconds",
     )
     parser.add_argument("--domain", default=DEFAULT_DOMAIN, help="signing domain the server expects")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -158,22 +172,26 @@ async def run(args: argparse.Namespace, wallet: Wallet | None, out: TextIO, err:
         write_timeout_s=args.write_timeout,
     ) as client:
         command = args.command
+
+        def show(message: M, text_of: Callable[[M], str]) -> None:
+            out.write((cli_render.as_json(message) if args.json else text_of(message)) + "\n")
+
         if command == "preview":
-            preview = await client.preview_grid(grid_params(args))
-            out.write((cli_render.as_json(preview) if args.json else cli_render.preview_text(preview)) + "\n")
+            show(await client.preview_grid(grid_params(args)), cli_render.preview_text)
         elif command == "start":
             params = grid_params(args)
             if args.json:
                 grid = await client.start_grid(params)
             else:
                 grid = await cli_live.start_with_progress(client, params, err)
-            out.write((cli_render.as_json(grid) if args.json else cli_render.grid_text(grid)) + "\n")
-        elif command in ("stop", "status"):
-            if command == "stop":
-                grid = await client.stop_grid(args.session_id, close_position=args.close_position)
-            else:
-                grid = await client.get_grid(args.session_id)
-            out.write((cli_render.as_json(grid) if args.json else cli_render.grid_text(grid)) + "\n")
+            show(grid, cli_render.grid_text)
+        elif command == "stop":
+            show(
+                await client.stop_grid(args.session_id, close_position=args.close_position),
+                cli_render.grid_text,
+            )
+        elif command == "status":
+            show(await client.get_grid(args.session_id), cli_render.grid_text)
         elif command == "list":
             grids = [g async for g in client.iter_grids(status=args.status)]
             if args.json:
@@ -184,9 +202,7 @@ async def run(args: argparse.Namespace, wallet: Wallet | None, out: TextIO, err:
             response = await client.list_summaries(
                 status=args.status, start_time_ms=args.since, end_time_ms=args.until, page_size=500
             )
-            out.write(
-                (cli_render.as_json(response) if args.json else cli_render.summaries_text(response)) + "\n"
-            )
+            show(response, cli_render.summaries_text)
         elif command == "watch":
             await cli_live.watch(
                 client,

@@ -78,8 +78,7 @@ async def start_with_progress(client: GridClient, params: GridParams, out: TextI
     except GridError:
         progress.finish(f"start of {session_id} failed")
         raise
-    acknowledged = sum(1 for o in grid.open_orders if o.order_id)
-    progress.finish(f"started {grid.session_id}: {acknowledged}/{planned} orders placed")
+    progress.finish(f"started {grid.session_id}: {_acknowledged(grid)}/{planned} orders placed")
     return grid
 
 
@@ -88,6 +87,11 @@ async def _placed_orders(client: GridClient, session_id: str, previous: int) -> 
         grid = await client.get_grid(session_id, timeout_s=POLL_INTERVAL_S * 4)
     except GridError:
         return previous  # not stored yet, or busy: keep the last count
+    return _acknowledged(grid)
+
+
+def _acknowledged(grid: grid_pb2.Grid) -> int:
+    """How many of the grid's open orders the exchange has acknowledged (they carry its order id)."""
     return sum(1 for o in grid.open_orders if o.order_id)
 
 

@@ -6,6 +6,7 @@ import json
 import time
 from collections.abc import Iterable, Sequence
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from google.protobuf import json_format
 from google.protobuf.message import Message
@@ -15,18 +16,21 @@ from orderly_grid.params import enum_name
 from orderly_grid.v1 import grid_pb2, grid_service_pb2
 
 
-def as_json(message: Message) -> str:
+def _as_dict(message: Message) -> dict[str, Any]:
     """Proto3 JSON with the proto field names, as the REST shim writes it."""
-    return json.dumps(json_format.MessageToDict(message, preserving_proto_field_name=True), indent=2)
+    return json_format.MessageToDict(message, preserving_proto_field_name=True)
+
+
+def as_json(message: Message) -> str:
+    return json.dumps(_as_dict(message), indent=2)
 
 
 def as_json_line(message: Message) -> str:
-    return json.dumps(json_format.MessageToDict(message, preserving_proto_field_name=True))
+    return json.dumps(_as_dict(message))
 
 
 def json_list(key: str, messages: Iterable[Message]) -> str:
-    items = [json_format.MessageToDict(m, preserving_proto_field_name=True) for m in messages]
-    return json.dumps({key: items}, indent=2)
+    return json.dumps({key: [_as_dict(m) for m in messages]}, indent=2)
 
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:

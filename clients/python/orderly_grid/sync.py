@@ -29,6 +29,17 @@ from orderly_grid.wallet import Wallet
 T = TypeVar("T")
 
 
+def _run_on(loop: asyncio.AbstractEventLoop, coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run `coroutine` on `loop` (another thread's) and wait for it. An exception in the waiting
+    thread (Ctrl-C lands there as KeyboardInterrupt) cancels the coroutine too."""
+    future: Future[T] = asyncio.run_coroutine_threadsafe(coroutine, loop)
+    try:
+        return future.result()
+    except BaseException:
+        future.cancel()
+        raise
+
+
 class SyncFillStream:
     """A blocking iterator over a `FillStream`; close it (or use `with`) to end the call."""
 
@@ -51,20 +62,15 @@ class SyncFillStream:
     def __next__(self) -> grid_pb2.Fill:
         if self._closed:
             raise StopIteration
-        future = asyncio.run_coroutine_threadsafe(self._stream.__anext__(), self._loop)
         try:
-            return future.result()
+            return _run_on(self._loop, self._stream.__anext__())
         except StopAsyncIteration:
             raise StopIteration from None
-        except BaseException:
-            # Ctrl-C (KeyboardInterrupt) lands here in the caller's thread: stop the pending read too.
-            future.cancel()
-            raise
 
     def close(self) -> None:
         if not self._closed:
             self._closed = True
-            asyncio.run_coroutine_threadsafe(self._stream.aclose(), self._loop).result()
+            _run_on(self._loop, self._stream.aclose())
 
     def __enter__(self) -> SyncFillStream:
         return self
@@ -121,12 +127,7 @@ class SyncGridClient:
         return self._client.session_id(ticker)
 
     def _run(self, coroutine: Coroutine[Any, Any, T]) -> T:
-        future: Future[T] = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
-        try:
-            return future.result()
-        except BaseException:
-            future.cancel()
-            raise
+        return _run_on(self._loop, coroutine)
 
     def close(self) -> None:
         if self._loop.is_closed():
