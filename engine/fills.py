@@ -9,7 +9,9 @@
   the cell only flips once every trade is in, so the counter order is never mis-sized.
 - A late trade of the cell's previous order (e.g. one that raced a cancel) is booked in the ledger and
   reported; it no longer moves the cell.
-- A trade of an order the session does not know is reported, never applied.
+- A trade of any other order of this session's cells (an older cycle, an order thought never placed)
+  is booked in the ledger exactly once (by its key in `orphan_trade_keys`) and reported: never dropped.
+- A trade of an order whose id this session could not have made is reported, never applied.
 """
 
 from __future__ import annotations
@@ -88,7 +90,9 @@ def apply_fill(state: SessionState, fill: Fill) -> tuple[SessionState, tuple[Com
     key = (fill.order_id, fill.trade_id)
     if client_order_id != cell.client_order_id:
         if client_order_id != cell.previous_client_order_id:
-            return state, (_anomaly("unknown_order_fill", fill),)
+            if parse_client_order_id(client_order_id) is None:  # not an id this session ever made
+                return state, (_anomaly("unknown_order_fill", fill),)
+            return _apply_orphan_fill(state, fill, index)
         if key in cell.previous_trade_ids:
             return state, ()
         late = cell._replace(previous_trade_ids=cell.previous_trade_ids | {key})
@@ -261,6 +265,20 @@ def _apply_close_fill(state: SessionState, fill: Fill) -> tuple[SessionState, tu
     ledger = state.ledger.with_trade(fill.side, fill.price, fill.quantity, fill.fee)
     new_state = state._replace(ledger=ledger, close_trade_keys=state.close_trade_keys | {key})
     return new_state, (_record(fill, None),)
+
+
+def _apply_orphan_fill(
+    state: SessionState, fill: Fill, cell_index: int | None
+) -> tuple[SessionState, tuple[Command, ...]]:
+    """A trade of one of this session's orders that is neither a cell's current nor its previous order
+    (an older cycle that traded late, an order whose placement was thought lost): the position and the
+    money are the session's, so it is booked, once, and reported; the cells are left as they are."""
+    key = (fill.order_id, fill.trade_id)
+    if key in state.orphan_trade_keys:
+        return state, ()
+    ledger = state.ledger.with_trade(fill.side, fill.price, fill.quantity, fill.fee)
+    new_state = state._replace(ledger=ledger, orphan_trade_keys=state.orphan_trade_keys | {key})
+    return new_state, (_record(fill, cell_index), _anomaly("orphan_fill", fill))
 
 
 def _anomaly(kind: str, fill: Fill, note: str = "") -> ReportAnomaly:

@@ -2,16 +2,18 @@
 
 Events for the cell's previous order are stale repeats and change nothing; events for orders the
 session does not know are reported. A rejection leaves the cell IDLE (a rejection usually repeats if
-retried at once, e.g. insufficient margin): the next reconciliation places it again. A duplicate
-client_order_id rejection (-1007) means the order is already live, so the cell keeps it. A cancel the
-engine did not ask for (the user on the venue's UI, the venue itself) ends the order like a fill would:
+retried at once, e.g. insufficient margin): the next reconciliation places it again. A look-up
+that found no such order (-1006: the placement never reached the venue) re-places at once, under a
+new id. A duplicate client_order_id rejection (-1007) means the order is already live, so the cell
+keeps it. A cancel the engine did not ask for (the user on the venue's UI, the venue itself) ends the
+order like a fill would:
 a partly filled entry leaves the cell holding what was filled, and the cell places its counter order
 for exactly that; a partly filled exit books the exited part as a round trip and re-places the rest.
 """
 
 from __future__ import annotations
 
-from engine.cell_orders import end_order, replace_cell
+from engine.cell_orders import end_order, place, replace_cell
 from engine.cells import CellAction, CellState, transition
 from engine.commands import Command, ReportAnomaly
 from engine.events import OrderAccepted, OrderCancelled, OrderRejected
@@ -19,6 +21,7 @@ from engine.order_ids import parse_client_order_id
 from engine.state import SessionState, SessionStatus
 
 DUPLICATE_CLIENT_ORDER_ID_CODE = -1007
+ORDER_NOT_FOUND_CODE = -1006  # a look-up found no such order: the venue never saw it
 
 _NO_COMMANDS: tuple[Command, ...] = ()
 
@@ -82,9 +85,14 @@ def apply_rejected(state: SessionState, event: OrderRejected) -> tuple[SessionSt
         previous_client_order_id=cell.client_order_id,
         previous_trade_ids=cell.trade_ids,
     )
-    return state._replace(cells=replace_cell(state.cells, index, cell)), (
-        ReportAnomaly("order_rejected", detail),
-    )
+    commands: list[Command] = [ReportAnomaly("order_rejected", detail)]
+    if event.code == ORDER_NOT_FOUND_CODE and state.status is SessionStatus.RUNNING:
+        # The venue never saw the order (a placement lost on the way): the cell places a NEW order
+        # under its next cycle's id; the lost id is never sent again.
+        cell, order = place(state.prefix, state.plan, index, cell)
+        if order is not None:
+            commands.append(order)
+    return state._replace(cells=replace_cell(state.cells, index, cell)), tuple(commands)
 
 
 def apply_cancelled(state: SessionState, event: OrderCancelled) -> tuple[SessionState, tuple[Command, ...]]:

@@ -40,6 +40,8 @@ class SessionState(NamedTuple):
     close_sequence: int = 0
     close_trade_keys: frozenset[tuple[str, str]] = frozenset()
     funding_keys: frozenset[int] = frozenset()  # timestamp_ms of applied funding settlements
+    # (order_id, trade_id) of booked trades of the session's orders that no cell follows any more
+    orphan_trade_keys: frozenset[tuple[str, str]] = frozenset()
     last_snapshot_ms: int = -1
 
     @property
@@ -190,6 +192,7 @@ def state_to_dict(state: SessionState) -> dict[str, Any]:
         "close_sequence": state.close_sequence,
         "close_trade_keys": _key_list(state.close_trade_keys),
         "funding_keys": sorted(state.funding_keys),
+        "orphan_trade_keys": _key_list(state.orphan_trade_keys),
         "last_snapshot_ms": state.last_snapshot_ms,
     }
 
@@ -228,5 +231,6 @@ def state_from_dict(data: dict[str, Any]) -> SessionState:
         close_sequence=int(data["close_sequence"]),
         close_trade_keys=_keys(data["close_trade_keys"]),
         funding_keys=frozenset(int(key) for key in data["funding_keys"]),
+        orphan_trade_keys=_keys(data.get("orphan_trade_keys", [])),
         last_snapshot_ms=int(data["last_snapshot_ms"]),
     )

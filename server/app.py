@@ -8,6 +8,11 @@ stops accepting RPCs and lets in-flight ones finish (the grace period), then sto
 runners WITHOUT stopping the sessions (they stay RUNNING in the store and resume on the next start),
 and closes the exchange and the store.
 
+The venue being slow or down never stops the service: it listens at once, reports the exchange not
+ready, answers the calls that need the exchange UNAVAILABLE, and connects in the background with
+capped exponential backoff and jitter (server.venue_connector); once connected, the stored sessions
+resume and it turns ready. Start-up waits at most GRID_EXCHANGE_START_WAIT_MS for that.
+
 Sessions started on that in-process simulator cannot outlive it: at the next start (a new, empty
 simulator) they are marked FAILED with "simulated venue was reset" and their summary is written,
 instead of resuming against orders and a position that no longer exist.
@@ -38,12 +43,14 @@ from server.grpc_service import GridServicer
 from server.health import HealthService
 from server.logs import configure_logging, get_logger
 from server.metrics import ServiceMetrics
+from server.recursion_guard import restore_recursion_limit
 from server.rest import RestShim
 from server.service.grid_service import GridService, wall_clock_ms
 from server.service.runner import RunnerSettings
 from server.settings import Settings, SettingsError
 from server.simulator import RunningSimulator, SimulatorConfig, run_simulator
 from server.store import Store, open_store
+from server.venue_connector import VenueConnector
 
 log = get_logger(__name__)
 
@@ -109,7 +116,9 @@ class Application:
         self.auth: AuthComponents | None = None
         self._stack = contextlib.AsyncExitStack()
         self.exchange: OrderlyExchange | None = None
+        self.venue: VenueConnector | None = None  # connects `exchange` in the background
         self.service: GridService | None = None
+        self.health: HealthService | None = None
         self.grpc: GrpcServer | None = None
         self.rest: RestShim | None = None
         self.grpc_port = 0
@@ -124,13 +133,27 @@ class Application:
         return f"http://127.0.0.1:{self.rest_port}"
 
     async def start(self) -> None:
+        """Serve, then wait at most `settings.exchange_start_wait_ms` for the exchange to be ready
+        (it keeps connecting in the background after that)."""
         try:
             await self._start()
         except BaseException:
             await self.stop()
             raise
+        await self.wait_for_exchange(self.settings.exchange_start_wait_ms / 1000)
+
+    async def wait_for_exchange(self, timeout_s: float) -> bool:
+        """True once the exchange is connected and the stored sessions resumed; False after
+        `timeout_s` without that (logged: the service serves without the exchange meanwhile)."""
+        if self.venue is None:
+            return False
+        if await self.venue.wait_ready(timeout_s):
+            return True
+        log.warning("serving_without_exchange", detail=self.venue.detail())
+        return False
 
     async def _start(self) -> None:
+        restore_recursion_limit()
         settings = self.settings
         if self.store is None:
             self.store = await open_store(settings.mongodb_uri, settings.data_dir)
@@ -161,8 +184,9 @@ class Application:
             master_key=settings.master_key,
             policy=self._rate_limit_policy,
         )
-        self.exchange = OrderlyExchange(config)
-        await self.exchange.start()
+        if settings.exchange_connect_timeout_ms is not None:
+            config = replace(config, connect_timeout_ms=settings.exchange_connect_timeout_ms)
+        self.exchange = OrderlyExchange(config)  # started by `self.venue`, in the background
         default_config = config
 
         def account_exchange(credentials: OrderlyCredentials) -> OrderlyExchange:
@@ -180,18 +204,31 @@ class Application:
             credentials_for=self.auth.accounts.credentials_for,
             venue_instance=venue_instance,
         )
-        await self.service.start()
-        health = HealthService(self.metrics)
+        # Once the exchange connects: resume the stored sessions, then accept the calls that need it.
+        self.venue = VenueConnector(
+            self.exchange,
+            self.service.start,
+            retry_base_ms=settings.exchange_retry_base_ms,
+            retry_max_ms=settings.exchange_retry_max_ms,
+            on_ready=self._on_exchange_ready,
+        )
+        self.health = health = HealthService(self.metrics)
         health.add_check("store", self._store_ready)
         health.add_check("exchange_rest", self._exchange_rest_ready)
         health.add_check("exchange_ws", self._exchange_ws_ready)
-        self.grpc = GrpcServer(
-            [GridServicer(self.service, self.auth).register], metrics=self.metrics, health=health
-        )
+        servicer = GridServicer(self.service, self.auth, exchange_gate=self.venue.require_ready)
+        self.grpc = GrpcServer([servicer.register], metrics=self.metrics, health=health)
         self.grpc_port = await self.grpc.start(settings.grpc_host, settings.grpc_port)
         if self._with_rest:
             self.rest_port = await self._start_rest()
+        self.venue.start()
         log.info("serving", grpc_port=self.grpc_port, rest_port=self.rest_port, store=self.store.backend)
+
+    async def _on_exchange_ready(self) -> None:
+        # Re-evaluate readiness now, so the standard health status turns SERVING without waiting
+        # for the periodic evaluation.
+        if self.health is not None:
+            await self.health.readiness()
 
     async def _start_rest(self) -> int:
         self.rest = RestShim(grpc_target=self.settings.grpc_target or self.grpc_target)
@@ -204,8 +241,10 @@ class Application:
         return status.ok, f"{status.backend}: {status.detail}"
 
     async def _exchange_rest_ready(self) -> tuple[bool, str]:
-        if self.exchange is None:
+        if self.exchange is None or self.venue is None:
             return False, "not started"
+        if not self.venue.ready:
+            return False, self.venue.detail()
         try:  # one unsigned, unretried request: is the venue's REST API answering at all?
             await self.exchange.rest.request("GET", SYSTEM_INFO_PATH, costs={c.PUBLIC_READ: 1}, signed=False)
         except ExchangeError as exc:
@@ -213,6 +252,8 @@ class Application:
         return True, "system_info answered"
 
     async def _exchange_ws_ready(self) -> tuple[bool, str]:
+        if self.venue is not None and not self.venue.ready:
+            return False, self.venue.detail()
         stream = self.exchange.private_stream if self.exchange is not None else None
         if stream is None:
             return False, "not started"
@@ -225,6 +266,8 @@ class Application:
         grace = self.settings.shutdown_grace_s if grace_s is None else grace_s
         if self.service is not None:
             self.service.begin_shutdown()
+        if self.venue is not None:  # stop connecting: an attempt under way is cancelled
+            await self.venue.close()
         if self.rest is not None:
             await self.rest.stop()
             self.rest = None
@@ -265,12 +308,27 @@ def freeze_startup_heap() -> None:
 async def serve(settings: Settings) -> None:
     app = Application(settings)
     stop = stop_on_signals()
-    await app.start()
-    freeze_startup_heap()
-    print(f"orderly-grid serving gRPC on {app.grpc_target} and REST on {app.rest_url}", flush=True)
-    await stop.wait()
-    log.info("shutdown_requested")
-    await app.stop()
+    # SIGTERM during start-up (the wait for the exchange included) stops at once.
+    starting = asyncio.create_task(app.start(), name="start")
+    stopping = asyncio.create_task(stop.wait(), name="stop-signal")
+    try:
+        await asyncio.wait((starting, stopping), return_when=asyncio.FIRST_COMPLETED)
+        if starting.done():
+            starting.result()  # a failed start (a bad configuration, a store that cannot open) ends here
+            freeze_startup_heap()
+            venue = app.venue
+            waiting = "" if venue is None or venue.ready else " (exchange not ready yet: connecting)"
+            print(
+                f"orderly-grid serving gRPC on {app.grpc_target} and REST on {app.rest_url}{waiting}",
+                flush=True,
+            )
+            await stopping
+        log.info("shutdown_requested")
+    finally:
+        for task in (starting, stopping):
+            task.cancel()
+        await asyncio.gather(starting, stopping, return_exceptions=True)
+        await app.stop()
 
 
 def run(args: argparse.Namespace) -> int:

@@ -4,12 +4,15 @@ Each user-acting method first passes the request through the wallet-signature ga
 (server.auth.AuthGate: per-peer limit, EIP-191 signature over the action and its parameters, time
 window, nonce, per-user limit), then turns the request into plain values, calls the service layer,
 and renders the answer. A user reaches only their own sessions; the operator token only lists.
+The calls that need the exchange (StartGrid, StopGrid, PreviewGrid) first pass the exchange gate:
+while the exchange is not connected it answers EXCHANGE_UNAVAILABLE (UNAVAILABLE, with a RetryInfo)
+at once (server.venue_connector).
 Errors are DomainErrors; the server's interceptor (server.grpc_server) turns them into rich statuses.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeAlias
 
 import grpc
@@ -23,12 +26,25 @@ from server.service.fill_stream import ReplayComplete
 from server.service.grid_service import GridService
 
 Context: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"
+ExchangeGate = Callable[[], None]
+"""Raises DomainError (EXCHANGE_UNAVAILABLE) while the exchange cannot serve a call; returns if it can."""
+
+
+def exchange_always_open() -> None:
+    """The gate of a service whose exchange is connected before it serves."""
 
 
 class GridServicer(pb_grpc.GridServiceServicer):
-    def __init__(self, service: GridService, auth: AuthComponents) -> None:
+    def __init__(
+        self,
+        service: GridService,
+        auth: AuthComponents,
+        *,
+        exchange_gate: ExchangeGate = exchange_always_open,
+    ) -> None:
         self._service = service
         self._auth = auth
+        self._exchange_gate = exchange_gate
         # Acts for one wallet: the verified lower-case user id (the operator token is refused).
         self._authenticate = auth.gate.authenticate_user_id
 
@@ -37,11 +53,13 @@ class GridServicer(pb_grpc.GridServiceServicer):
 
     async def StartGrid(self, request: pb.StartGridRequest, context: Context) -> pb.StartGridResponse:
         user_id = await self._authenticate("StartGrid", request, context)
+        self._exchange_gate()
         view = await self._service.start_grid(user_id, convert.config_input(request))
         return pb.StartGridResponse(grid=convert.grid(view))
 
     async def StopGrid(self, request: pb.StopGridRequest, context: Context) -> pb.StopGridResponse:
         user_id = await self._authenticate("StopGrid", request, context)
+        self._exchange_gate()
         close = request.close_position if request.HasField("close_position") else None
         view = await self._service.stop_grid(user_id, request.session_id, close)
         return pb.StopGridResponse(grid=convert.grid(view))
@@ -82,6 +100,7 @@ class GridServicer(pb_grpc.GridServiceServicer):
     async def PreviewGrid(self, request: pb.PreviewGridRequest, context: Context) -> pb.PreviewGridResponse:
         if not request.HasField("config"):
             raise DomainError.invalid_field("config", "is required")
+        self._exchange_gate()
         return convert.preview(await self._service.preview_grid(convert.config_input(request.config)))
 
     async def WatchFills(

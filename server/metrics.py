@@ -41,6 +41,12 @@ class ServiceMetrics:
         self.fills = Counter(
             "orderly_grid_fills", "Fills applied (each exactly once)", ["symbol"], registry=r
         )
+        self.fills_seen_again = Counter(
+            "orderly_grid_fills_seen_again",
+            "Fills seen again after they were applied (a restart's catch-up, a look-up): dropped",
+            ["symbol"],
+            registry=r,
+        )
         self.round_trips = Counter(
             "orderly_grid_round_trips", "Completed buy/sell round trips", ["symbol"], registry=r
         )

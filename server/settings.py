@@ -16,6 +16,10 @@ from typing import TypeVar
 DEFAULT_GRPC_PORT = 50051
 DEFAULT_REST_PORT = 8001
 DEFAULT_SHUTDOWN_GRACE_S = 10.0
+DEFAULT_EXCHANGE_START_WAIT_MS = 10_000
+DEFAULT_EXCHANGE_RETRY_BASE_MS = 1_000
+DEFAULT_EXCHANGE_RETRY_MAX_MS = 30_000
+_MAX_DURATION_MS = 3_600_000
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
 _ORDERLY_CREDENTIAL_VARS = ("ORDERLY_ACCOUNT_ID", "ORDERLY_KEY", "ORDERLY_SECRET")
@@ -58,6 +62,15 @@ class Settings:
     # The `Domain:` line of every signed request (GRID_AUTH_DOMAIN): a signature for one deployment
     # does not verify on another that uses a different domain.
     auth_domain: str = "orderly-grid"
+    # The venue being slow or down never stops the service (server.service.venue_connector): it
+    # serves, reports the exchange not ready, and retries connecting with capped exponential backoff
+    # and jitter. Start-up waits at most `exchange_start_wait_ms` for the exchange before it reports
+    # serving without it; `exchange_connect_timeout_ms` bounds one attempt's wait for the private
+    # stream (None: the adapter's default).
+    exchange_start_wait_ms: int = DEFAULT_EXCHANGE_START_WAIT_MS
+    exchange_retry_base_ms: int = DEFAULT_EXCHANGE_RETRY_BASE_MS
+    exchange_retry_max_ms: int = DEFAULT_EXCHANGE_RETRY_MAX_MS
+    exchange_connect_timeout_ms: int | None = None
 
     @property
     def use_simulator(self) -> bool:
@@ -82,6 +95,20 @@ class Settings:
         for name, schemes in _URL_SCHEMES.items():
             if name in env and not env[name].startswith(schemes):
                 raise SettingsError(f"{name}: must start with {' or '.join(schemes)}, got {env[name]!r}")
+        retry_base_ms = _parsed(
+            env, "GRID_EXCHANGE_RETRY_BASE_MS", _positive_duration_ms, DEFAULT_EXCHANGE_RETRY_BASE_MS
+        )
+        retry_max_ms = _parsed(
+            env,
+            "GRID_EXCHANGE_RETRY_MAX_MS",
+            _positive_duration_ms,
+            max(retry_base_ms, DEFAULT_EXCHANGE_RETRY_MAX_MS),
+        )
+        if retry_max_ms < retry_base_ms:
+            raise SettingsError(
+                "GRID_EXCHANGE_RETRY_MAX_MS: must not be less than "
+                f"GRID_EXCHANGE_RETRY_BASE_MS ({retry_base_ms})"
+            )
         return cls(
             grpc_host=env.get("GRID_GRPC_HOST", "127.0.0.1"),
             grpc_port=_parsed(env, "GRID_GRPC_PORT", _port, DEFAULT_GRPC_PORT),
@@ -102,6 +129,14 @@ class Settings:
             operator_token=env.get("GRID_OPERATOR_TOKEN"),
             master_key=env.get("GRID_MASTER_KEY"),
             auth_domain=_parsed(env, "GRID_AUTH_DOMAIN", _auth_domain, "orderly-grid"),
+            exchange_start_wait_ms=_parsed(
+                env, "GRID_EXCHANGE_START_WAIT_MS", _duration_ms, DEFAULT_EXCHANGE_START_WAIT_MS
+            ),
+            exchange_retry_base_ms=retry_base_ms,
+            exchange_retry_max_ms=retry_max_ms,
+            exchange_connect_timeout_ms=_parsed(
+                env, "GRID_EXCHANGE_CONNECT_TIMEOUT_MS", _positive_duration_ms, None
+            ),
         )
 
 
@@ -153,6 +188,21 @@ def _grace_s(text: str) -> float:
         raise ValueError(f"must be a number of seconds, got {text!r}") from None
     if not 0 <= value <= 3600:
         raise ValueError(f"must be between 0 and 3600 seconds, got {text!r}")
+    return value
+
+
+def _duration_ms(text: str) -> int:
+    if not text.isdigit() or int(text) > _MAX_DURATION_MS:
+        raise ValueError(
+            f"must be an integer number of milliseconds in [0, {_MAX_DURATION_MS}], got {text!r}"
+        )
+    return int(text)
+
+
+def _positive_duration_ms(text: str) -> int:
+    value = _duration_ms(text)
+    if value == 0:
+        raise ValueError("must be a positive number of milliseconds, got '0'")
     return value
 
 

@@ -32,6 +32,9 @@ class ErrorReason(StrEnum):
     SESSION_NOT_FOUND = "SESSION_NOT_FOUND"
     # The user already runs a session on this symbol (session id = <user_id>_<ticker>).
     DUPLICATE_GRID_SESSION = "DUPLICATE_GRID_SESSION"
+    # Another grid already runs on the same Orderly account and symbol (the venue nets positions per
+    # account and symbol); register a separate account for a second grid there.
+    ACCOUNT_SYMBOL_IN_USE = "ACCOUNT_SYMBOL_IN_USE"
     # The session is in a terminal status and cannot be stopped again.
     SESSION_ALREADY_STOPPED = "SESSION_ALREADY_STOPPED"
     # The user has no Orderly account registered (RegisterAccount first).
@@ -70,6 +73,7 @@ REASON_CODES: Mapping[ErrorReason, grpc.StatusCode] = MappingProxyType(
         ErrorReason.INVALID_PAGE_TOKEN: grpc.StatusCode.INVALID_ARGUMENT,
         ErrorReason.SESSION_NOT_FOUND: grpc.StatusCode.NOT_FOUND,
         ErrorReason.DUPLICATE_GRID_SESSION: grpc.StatusCode.ALREADY_EXISTS,
+        ErrorReason.ACCOUNT_SYMBOL_IN_USE: grpc.StatusCode.FAILED_PRECONDITION,
         ErrorReason.SESSION_ALREADY_STOPPED: grpc.StatusCode.FAILED_PRECONDITION,
         ErrorReason.ACCOUNT_NOT_REGISTERED: grpc.StatusCode.FAILED_PRECONDITION,
         ErrorReason.ACCOUNT_REGISTRATION_DISABLED: grpc.StatusCode.FAILED_PRECONDITION,

@@ -35,7 +35,10 @@ from orderly_grid.signing import (
 from server.api.errors import DomainError, ErrorReason
 from server.auth.operator import bearer_token, operator_token_matches
 from server.logs import get_logger
+from server.recursion_guard import restore_recursion_limit
 from server.store.errors import StoreUnavailable
+
+restore_recursion_limit()  # eth_account's import (py_ecc) raised it: see server.recursion_guard
 
 DEFAULT_WINDOW_MS = 300_000
 METADATA_KEYS = {

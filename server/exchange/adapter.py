@@ -164,7 +164,8 @@ class OrderlyExchange:
 
     async def _wait_until_connected(self, stream: WsStream) -> None:
         """Wait for the first handshake; a refused auth fails at once instead of at the timeout."""
-        timeout_s = self.config.request_timeout_ms / 1000 * 3
+        timeout_ms = self.config.connect_timeout_ms or self.config.request_timeout_ms * 3
+        timeout_s = timeout_ms / 1000
         waiters = [
             asyncio.create_task(stream.connected.wait()),
             asyncio.create_task(stream.auth_failed.wait()),
@@ -417,16 +418,18 @@ class OrderlyExchange:
             self._reconcile_requested = False
             await self._reconcile_quietly()
 
-    async def _reconcile_quietly(self) -> None:
+    async def _reconcile_quietly(self, *, emit_snapshots: bool = False) -> None:
         try:
-            await self.reconcile()
+            await self.reconcile(emit_snapshots=emit_snapshots)
         except ExchangeError as exc:
             log.warning("reconcile_failed", error=str(exc))
 
     async def _reconcile_periodically(self) -> None:
         while True:
             await asyncio.sleep(self.config.reconcile_interval_ms / 1000)
-            await self._reconcile_quietly()
+            # With snapshots: an order whose fate a session could not learn earlier (a look-up that
+            # failed, a placement with no answer) is looked up again from the next one.
+            await self._reconcile_quietly(emit_snapshots=True)
             if self._symbols:
                 await self._check_funding()
 

@@ -31,6 +31,8 @@ class OrderlyConfig:
     ws_silence_timeout_ms: int = 30_000
     ws_reconnect_base_ms: int = 250
     ws_reconnect_max_ms: int = 10_000
+    # How long start() waits for the private stream's first handshake (None: 3 x request_timeout_ms).
+    connect_timeout_ms: int | None = None
     reconcile_interval_ms: int = 15_000  # periodic REST reconciliation (0 = only after (re)connects)
     reconcile_overlap_ms: int = 60_000  # look back this far past the last reconciliation for trades
     seed: int | None = None  # reconnect jitter; set for reproducible tests
@@ -44,6 +46,8 @@ class OrderlyConfig:
         for name in ("request_timeout_ms", "max_read_attempts", "max_place_attempts", "resolve_attempts"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name}: must be positive")
+        if self.connect_timeout_ms is not None and self.connect_timeout_ms <= 0:
+            raise ValueError("connect_timeout_ms: must be positive")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> OrderlyConfig:

@@ -51,11 +51,43 @@ def bad_field(field: str, rule: str) -> DomainError:
     return DomainError.invalid_field(field, rule)
 
 
+MAX_JSON_DEPTH = 32  # far deeper than any request of the API; a parser never recurses past it
+
+
+def json_depth_exceeds(raw: bytes, limit: int) -> bool:
+    """Whether arrays and objects nest deeper than `limit` anywhere in `raw` (brackets inside
+    strings do not count). Linear, without recursion; skipped when there are too few brackets."""
+    if raw.count(b"[") + raw.count(b"{") <= limit:
+        return False
+    depth = 0
+    in_string = escaped = False
+    for byte in raw:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            if depth > limit:
+                return True
+        elif byte in (0x5D, 0x7D):  # ] }
+            depth -= 1
+    return False
+
+
 def parse_json_body(raw: bytes) -> Any:
     """The JSON body; numbers with a fraction or exponent come back as exact Decimals. An empty
-    body is an empty object (as grpc-gateway treats it)."""
+    body is an empty object (as grpc-gateway treats it). Nesting is bounded BEFORE parsing, so no
+    body can drive a parser's recursion (see server.recursion_guard)."""
     if not raw.strip():
         return {}
+    if json_depth_exceeds(raw, MAX_JSON_DEPTH):
+        raise _bad_body(f"request body nests arrays and objects deeper than {MAX_JSON_DEPTH} levels")
     try:
         return json.loads(raw, parse_float=Decimal)
     except UnicodeDecodeError:

@@ -7,6 +7,8 @@ from server.exchange import ExchangeError, RateLimited, SymbolError
 from server.store import InvalidRecord, StoreError, StoreUnavailable
 
 DEFAULT_PAGE_SIZE = 50
+# When to try again after the exchange failed a call (google.rpc.RetryInfo of EXCHANGE_UNAVAILABLE).
+EXCHANGE_RETRY_AFTER_MS = 1_000
 MAX_PAGE_SIZE = 500
 
 
@@ -23,7 +25,11 @@ def exchange_error(exc: ExchangeError | SymbolError) -> DomainError:
         return DomainError(ErrorReason.UNKNOWN_SYMBOL, str(exc), field_violations=[violation])
     if isinstance(exc, RateLimited):
         return DomainError(ErrorReason.RATE_LIMIT_EXCEEDED, "the exchange is rate limiting; retry later")
-    return DomainError(ErrorReason.EXCHANGE_UNAVAILABLE, f"the exchange failed: {exc.message}")
+    return DomainError(
+        ErrorReason.EXCHANGE_UNAVAILABLE,
+        f"the exchange failed: {exc.message}",
+        retry_after_ms=EXCHANGE_RETRY_AFTER_MS,
+    )
 
 
 def store_error(exc: StoreError) -> DomainError:

@@ -4,11 +4,12 @@ into the engine event that reports it (the engine learns what happened only thro
 - PlaceOrder: accepted -> OrderAccepted; a venue rejection -> OrderRejected (with the venue's code, so
   a duplicate client_order_id (-1007) is recognised as "already live"); OutcomeUnknown -> no event,
   the session reconciles from a snapshot instead (a timeout does not prove a rejection).
-- CancelOrder: done -> OrderCancelled; UnknownOrder (already filled or cancelled) -> the order's
-  trades are fetched and fed first (idempotent), then OrderCancelled ends it.
-- ClosePosition: a reduce-only MARKET order; its fills arrive on the event stream.
-- QueryOrder: the session's recent trades are fetched and fed (idempotent by (order_id, trade_id)),
-  then an order the venue no longer has open is ended with OrderCancelled.
+- CancelOrder: done -> OrderCancelled; UnknownOrder (not open) -> the order's own history at the venue
+  (its trades, then how it ended) is fed back instead.
+- ClosePosition: a reduce-only MARKET order clamped to the venue's position, then its own history.
+- QueryOrder: the order's history at the venue (by client_order_id, with its trades), as events; an
+  order the venue never saw is a rejection with code -1006. Nothing is inferred from positions or
+  from an order's absence, and no look-up failure is taken as an answer.
 """
 
 from __future__ import annotations
@@ -26,10 +27,13 @@ from engine import (
     Event,
     OrderAccepted,
     OrderCancelled,
+    OrderFilled,
+    OrderPartiallyFilled,
     OrderRejected,
     OrderType,
     PlaceOrder,
     QueryOrder,
+    Side,
 )
 from server.exchange import Exchange, ExchangeError, OutcomeUnknown, PlacementAck, UnknownOrder
 from server.metrics import ServiceMetrics
@@ -49,7 +53,10 @@ class RoundOutcome:
     needs_reconcile: bool = False
     cancelled: int = 0
     closed_quantity: Decimal = Decimal(0)
+    close_blocked: bool = False  # the venue holds nothing a reduce-only close could reduce
+    pending_close: str | None = None  # a closing order whose outcome is not known yet
     rejections: list[str] = field(default_factory=list)
+    unresolved: int = 0  # look-ups the venue did not answer
 
 
 class CommandExecutor:
@@ -87,34 +94,36 @@ class CommandExecutor:
                 await self._close(command, outcome)
         queries = [c for c in commands if isinstance(c, QueryOrder)]
         if queries:
-            outcome.events.extend(await self._query(queries))
+            await self._query(queries, outcome)
         return outcome
 
-    async def _query(self, queries: list[QueryOrder]) -> list[Event]:
-        """What became of orders the engine cannot account for: their trades (one look-up answers
-        every query of the round), then, for each order the venue no longer has open, an
-        OrderCancelled -- applied after the trades, it ends only an order they did not complete
-        (cancelled or expired unseen); for one they did, it is a stale repeat the engine ignores.
-        Open orders are read BEFORE the trades: an order that is not open by then has made all its
-        trades, so the trades read afterwards hold every one of them."""
-        try:
-            still_open = {order.client_order_id for order in await self._exchange.open_orders(self._symbol)}
-        except ExchangeError as exc:
-            log.warning("open_orders_failed", error=str(exc))
-            return list(await self.session_fills())
-        events: list[Event] = list(await self.session_fills())
+    async def _query(self, queries: list[QueryOrder], outcome: RoundOutcome) -> None:
+        """What became of orders the engine cannot account for, from the venue's history of each one
+        (the order by its id, then its trades): acceptance while it is open, every trade, its end;
+        an order the venue never saw comes back as a rejection with code -1006. A look-up that fails
+        resolves nothing: the order stays as it is until a later reconciliation asks again."""
         for query in queries:
-            if query.client_order_id not in still_open:
-                log.info("order_gone_from_venue", client_order_id=query.client_order_id, reason=query.reason)
-                events.append(
-                    OrderCancelled(
-                        query.client_order_id, query.order_id or "", "not open on the venue", self._now_ms()
-                    )
-                )
+            events = await self.look_up(query.client_order_id, query.order_id, query.reason)
+            if events is None:
+                outcome.unresolved += 1
+            else:
+                outcome.events.extend(events)
+
+    async def look_up(
+        self, client_order_id: str, order_id: str | None = None, reason: str = ""
+    ) -> tuple[Event, ...] | None:
+        """The venue's history of one order as events, or None when the venue could not be asked."""
+        bound = log.bind(client_order_id=client_order_id)
+        try:
+            events = await self._exchange.query_order(self._symbol, client_order_id, order_id)
+        except ExchangeError as exc:
+            bound.warning("order_lookup_failed", error=str(exc), reason=reason)
+            return None
+        bound.info("order_looked_up", reason=reason, events=[type(event).__name__ for event in events])
         return events
 
-    async def session_fills(self, client_order_id: str | None = None) -> list[Event]:
-        """The venue's recent trades of this session (or of one order), oldest first."""
+    async def session_fills(self) -> list[Event]:
+        """The venue's recent trades of this session, oldest first."""
         since = max(0, self._fills_since_ms() - FILL_LOOKBACK_MS)
         try:
             fills = await self._exchange.recent_fills(self._symbol, since)
@@ -122,12 +131,7 @@ class CommandExecutor:
             log.warning("recent_fills_failed", error=str(exc))
             return []
         prefix_dash = self._prefix() + "-"
-        return [
-            fill
-            for fill in fills
-            if fill.client_order_id.startswith(prefix_dash)
-            and (client_order_id is None or fill.client_order_id == client_order_id)
-        ]
+        return [fill for fill in fills if fill.client_order_id.startswith(prefix_dash)]
 
     async def _place(self, orders: list[PlaceOrder], outcome: RoundOutcome, received_ns: int | None) -> None:
         if len(orders) == 1:
@@ -179,14 +183,19 @@ class CommandExecutor:
         try:
             await self._exchange.cancel_order(self._symbol, command.client_order_id)
         except UnknownOrder:
-            # Already gone (filled or cancelled): book whatever it traded, then end it.
-            outcome.events.extend(await self.session_fills(command.client_order_id))
+            # Not open (filled, cancelled, or never placed): its own history says which, and books
+            # whatever it traded; a guess here could end a cell whose order filled.
+            events = await self.look_up(command.client_order_id, command.order_id, "cancel: not open")
+            if events is None:
+                outcome.unresolved += 1
+            else:
+                outcome.events.extend(events)
+            return
         except ExchangeError as exc:
             bound.warning("cancel_failed", error=str(exc))
             outcome.needs_reconcile = True
             return
-        else:
-            outcome.cancelled += 1
+        outcome.cancelled += 1
         bound.debug("order_cancelled")
         outcome.events.append(
             OrderCancelled(
@@ -195,16 +204,53 @@ class CommandExecutor:
         )
 
     async def _close(self, command: ClosePosition, outcome: RoundOutcome) -> None:
-        order = PlaceOrder(
-            command.client_order_id, command.side, OrderType.MARKET, command.quantity, None, reduce_only=True
-        )
+        """A reduce-only MARKET order for the session's inventory, clamped to what the venue holds on
+        the account (an earlier run's leftover or the user's own trades may have reduced it); then
+        the close's own history (its trades) is read and fed back, so the residual the caller checks
+        next already counts this close's fills."""
         bound = log.bind(client_order_id=command.client_order_id)
         try:
-            ack = await self._exchange.place_order(self._symbol, order)
+            held = await self._exchange.position_quantity(self._symbol)
         except ExchangeError as exc:
-            bound.error("close_position_failed", error=str(exc), quantity=str(command.quantity))
+            bound.warning("close_position_deferred", error=str(exc), quantity=str(command.quantity))
+            outcome.unresolved += 1
+            return
+        reducible = held if command.side is Side.SELL else -held
+        quantity = min(command.quantity, max(reducible, Decimal(0)))
+        if quantity <= 0:
+            bound.warning(
+                "close_position_nothing_to_reduce", wanted=str(command.quantity), venue_position=str(held)
+            )
+            outcome.close_blocked = True
+            return
+        order = PlaceOrder(
+            command.client_order_id, command.side, OrderType.MARKET, quantity, None, reduce_only=True
+        )
+        try:
+            ack = await self._exchange.place_order(self._symbol, order)
+        except OutcomeUnknown as exc:
+            bound.warning("close_position_outcome_unknown", error=str(exc))
+        except ExchangeError as exc:
+            bound.error("close_position_failed", error=str(exc), quantity=str(quantity))
             self._metrics.orders_failed.labels(self._symbol, type(exc).__name__).inc()
             return
-        self._metrics.orders_placed.labels(self._symbol, command.side.value).inc()
-        outcome.closed_quantity += command.quantity
-        bound.info("position_close_placed", order_id=ack.order_id, quantity=str(command.quantity))
+        else:
+            self._metrics.orders_placed.labels(self._symbol, command.side.value).inc()
+            bound.info("position_close_placed", order_id=ack.order_id, quantity=str(quantity))
+        await self.settle_close(command.client_order_id, outcome)
+
+    async def settle_close(self, client_order_id: str, outcome: RoundOutcome) -> None:
+        """Feed back what a closing order did; while its end is not known, name it pending (the
+        session makes no further close until it is: a second one could reduce more than the
+        session's own inventory)."""
+        events = await self.look_up(client_order_id, None, "closing order")
+        if events is None:
+            outcome.pending_close = client_order_id
+            return
+        outcome.events.extend(events)
+        outcome.closed_quantity += sum(
+            (event.quantity for event in events if isinstance(event, OrderFilled | OrderPartiallyFilled)),
+            Decimal(0),
+        )
+        if not any(isinstance(event, OrderFilled | OrderCancelled | OrderRejected) for event in events):
+            outcome.pending_close = client_order_id  # still working on the venue

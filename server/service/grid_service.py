@@ -118,6 +118,7 @@ class GridService:
         self._runners: dict[str, SessionRunner] = {}
         self._account_of: dict[str, str] = {}  # session_id -> account id it trades on
         self._starting: set[tuple[str, str]] = set()  # (user_id, symbol) being started
+        self._starting_accounts: set[tuple[str, str]] = set()  # (account_id, symbol) being started
         self._closing = False
         self._venue_instance = venue_instance
         self._held = HeldSessions(
@@ -134,36 +135,11 @@ class GridService:
             lock = self._user_locks[user_id] = asyncio.Lock()
         return lock
 
-    def _position_elsewhere(self, account_id: str, session_id: str, symbol: str) -> Decimal:
-        """The position the other sessions on the same ACCOUNT hold on `symbol`: the venue reports
-        one position per account and symbol, shared by every session trading there."""
-        return sum(
-            (
-                other.state.ledger.position
-                for other in self._runners.values()
-                if other.session_id != session_id
-                and other.symbol == symbol
-                and self._account_of.get(other.session_id) == account_id
-            ),
-            Decimal(0),
-        )
-
     def _deps_for(self, venue: AccountVenue) -> SessionDeps:
         deps = self._deps.get(venue.account_id)
         if deps is None:
-            account_id = venue.account_id
-
-            def position_elsewhere(session_id: str, symbol: str) -> Decimal:
-                return self._position_elsewhere(account_id, session_id, symbol)
-
-            deps = self._deps[account_id] = SessionDeps(
-                self.store,
-                venue.exchange,
-                self.broker,
-                self.metrics,
-                self.now_ms,
-                self._user_lock,
-                position_elsewhere,
+            deps = self._deps[venue.account_id] = SessionDeps(
+                self.store, venue.exchange, self.broker, self.metrics, self.now_ms, self._user_lock
             )
         return deps
 
@@ -308,11 +284,41 @@ class GridService:
                 venue, account_source = await self._accounts.for_new_session(user_id)
             except ExchangeError as exc:
                 raise exchange_error(exc) from exc
-            return await self._start_grid(
-                user_id, session_id, source, state, commands, now_ms, venue, account_source
-            )
+            # One running grid per ACCOUNT and symbol too: the venue nets positions per account and
+            # symbol, so two grids there could not each know their own position.
+            account_key = (venue.account_id, symbol)
+            self._check_account_symbol_free(account_key)
+            self._starting_accounts.add(account_key)
+            try:
+                return await self._start_grid(
+                    user_id, session_id, source, state, commands, now_ms, venue, account_source
+                )
+            finally:
+                self._starting_accounts.discard(account_key)
         finally:
             self._starting.discard(key)
+
+    def _check_account_symbol_free(self, account_key: tuple[str, str]) -> None:
+        account_id, symbol = account_key
+        running = next(
+            (
+                runner.session_id
+                for runner in self._runners.values()
+                if runner.symbol == symbol
+                and self._account_of.get(runner.session_id) == account_id
+                and not runner.finished.is_set()
+            ),
+            None,
+        )
+        if running is None and account_key not in self._starting_accounts:
+            return
+        who = f"session {running}" if running is not None else "another grid being started"
+        raise DomainError(
+            ErrorReason.ACCOUNT_SYMBOL_IN_USE,
+            f"{who} already runs on this Orderly account and {symbol}; stop it first, or register a "
+            "separate account for a second grid on the same symbol",
+            metadata={"symbol": symbol, "running_session_id": running or ""},
+        )
 
     async def _start_grid(
         self,
@@ -326,7 +332,11 @@ class GridService:
         account_source: str,
     ) -> GridView:
         symbol = state.config.symbol
-        runtime = Runtime()
+        try:  # what the account already holds on the symbol is not the session's inventory
+            baseline = await venue.exchange.position_quantity(symbol)
+        except ExchangeError as exc:
+            raise exchange_error(exc) from exc
+        runtime = Runtime(baseline_position=baseline)
         config = input_to_dict(source)
         config[ACCOUNT_ID_KEY] = venue.account_id  # a resume trades on this same account
         config[ACCOUNT_SOURCE_KEY] = account_source  # whose: decides a resume that cannot open it

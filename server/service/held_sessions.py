@@ -1,8 +1,9 @@
 """Unfinished sessions this process does not run, and why: their records stay untouched in the store.
 
-- Deferred: the venue failed while opening the session's account (a transient ExchangeError). The
-  session's orders keep resting on the exchange, so it is retried in the background with capped
-  exponential backoff until it opens (then it resumes) or the service closes.
+- Deferred: the venue failed while opening the session's account (a transient ExchangeError, such as
+  its private stream not connecting in time). The session's orders keep resting on the exchange, so
+  it is retried in the background with capped exponential backoff and full jitter until it opens
+  (then it resumes) or the service closes.
 - Not resumed: its account is not this process's to open (another configuration's default account,
   or a registration this server cannot decrypt). It resumes on a start with the right configuration.
 StopGrid on a held session is refused (`unavailable_error`): it would have to trade on an account
@@ -12,12 +13,14 @@ this process cannot reach.
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import Awaitable, Callable
 
 import structlog
 
 from server.api.errors import DomainError, ErrorReason
 from server.exchange import ExchangeError
+from server.exchange.ws import backoff_ms
 from server.service.exchange_pool import AccountVenue
 from server.service.session_accounts import AccountNotOnThisServer, AccountUnavailable
 from server.store import SessionRecord
@@ -38,14 +41,17 @@ class HeldSessions:
         *,
         retry_base_ms: int = 1_000,
         retry_max_ms: int = 60_000,
+        rng: random.Random | None = None,
     ) -> None:
         """`open_account` is SessionAccounts.of; `resume` launches and resumes a runner; `fail`
-        records the session FAILED (its owner's registration changed meanwhile)."""
+        records the session FAILED (its owner's registration changed meanwhile). Retry n waits a
+        random time in [retry_base_ms / 2, min(retry_max_ms, retry_base_ms * 2^n)]."""
         self._open = open_account
         self._resume = resume
         self._fail = fail
         self._retry_base_ms = retry_base_ms
         self._retry_max_ms = retry_max_ms
+        self._rng = rng or random.Random()
         self._reasons: dict[str, str] = {}  # session_id -> why it does not run here
         self._retries: dict[str, asyncio.Task[None]] = {}
 
@@ -71,10 +77,11 @@ class HeldSessions:
         )
 
     async def _retry(self, record: SessionRecord) -> None:
-        delay_ms = self._retry_base_ms
+        attempt = 0
         while True:
+            delay_ms = backoff_ms(attempt, self._retry_base_ms, self._retry_max_ms, self._rng)
+            attempt += 1
             await asyncio.sleep(delay_ms / 1000)  # backoff between attempts, not synchronisation
-            delay_ms = min(delay_ms * 2, self._retry_max_ms)
             try:
                 venue = await self._open(record)
             except ExchangeError as exc:

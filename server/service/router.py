@@ -92,15 +92,15 @@ class EventRouter:
         await target.submit(event, received_ns)
 
     async def _split_funding(self, symbol: str, settled: FundingSettled, received_ns: int) -> None:
-        """Each session's share of the account's funding is its share of the position the sessions
-        hold on the symbol (funding is proportional to position size, sign included). A position
-        the sessions do not account for (the user's own trades on the account) is not seen here."""
+        """Each session's share of the account's funding is its share of the account's position on
+        the symbol (funding is proportional to position size, sign included): its inventory over the
+        account's position, which also holds what the account had before the session started."""
+        runners = tuple(self._by_symbol.get(symbol, {}).values())
         holders = [
-            (runner, runner.state.ledger.position)
-            for runner in tuple(self._by_symbol.get(symbol, {}).values())
-            if runner.state.ledger.position != 0
+            (runner, runner.state.ledger.position) for runner in runners if runner.state.ledger.position
         ]
-        total = sum((position for _, position in holders), Decimal(0))
+        baseline = sum((runner.runtime.baseline_position for runner in runners), Decimal(0))
+        total = baseline + sum((position for _, position in holders), Decimal(0))
         if total == 0:
             self.dropped += 1
             return

@@ -60,6 +60,7 @@ log = structlog.get_logger(__name__)
 
 MAX_RECONCILES_PER_ITEM = 3
 MAX_FLATTENS = 2
+LEDGER_PAGE = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,10 +71,6 @@ class SessionDeps:
     metrics: ServiceMetrics
     now_ms: Callable[[], int]
     user_lock: Callable[[str], asyncio.Lock]
-    # The position the OTHER sessions of this process hold on a symbol (session_id, symbol): every
-    # session trades on the one venue account, so a session's share of the venue's position is the
-    # venue's minus theirs.
-    position_elsewhere: Callable[[str, str], Decimal]
 
 
 @dataclass
@@ -97,7 +94,15 @@ class Session:
         self._deps = deps
         self._saved: tuple[SessionState, Runtime] = (state, runtime)
         self._fill_events: dict[tuple[str, str], OrderFilled | OrderPartiallyFilled] = {}
+        # (order_id, trade_id) of every fill the engine state holds: a fill seen again (a restart's
+        # catch-up, a look-up, a replayed push) is dropped here, whatever its cell has done since.
+        # Loaded from the store's ledger on resume (load_ledger).
+        self._applied: set[tuple[str, str]] = set()
+        self._applied_unsaved: list[tuple[str, str]] = []  # added since the state was last saved
+        self._replay: list[FillRecord] = []  # ledger fills the saved state has not applied yet
         self._flattens = 0
+        self._pending_close: str | None = None
+        self._close_blocked = False
         self._must_persist = False
         self._executor = CommandExecutor(
             deps.exchange,
@@ -139,10 +144,19 @@ class Session:
         return detail
 
     async def catch_up(self) -> None:
-        """After a restart: the venue's trades since the last fill (and their counter orders), THEN
-        its snapshot -- one taken before the counter orders were placed would make reconciliation
-        place them a second time."""
+        """After a restart: first the fills the ledger holds but the saved state has not applied (a
+        crash between the two writes); then the venue's trades since the last fill (and their counter
+        orders); then, for a stopping session, what its closing orders did; THEN the venue's snapshot
+        -- one taken before the counter orders were placed would only look them up again."""
+        await self.load_ledger()
+        replay, self._replay = self._replay, []
+        if replay:
+            log.info("replaying_unapplied_fills", fills=len(replay))
+            await self.process([_fill_event(record) for record in replay], [], None)
         await self.process(await self._executor.session_fills(), [], None)
+        if self.state.status is EngineStatus.STOPPED:
+            for client_order_id in self.runtime.close_order_ids:
+                await self._settle_close(client_order_id)
         snapshot = await self._snapshot()
         await self.process([snapshot] if snapshot is not None else [], [], None)
         if self.record.status is SessionStatus.PENDING:
@@ -150,25 +164,68 @@ class Session:
         if self.state.status is EngineStatus.STOPPED:
             self.stopping = True
 
+    async def load_ledger(self) -> None:
+        """Read the session's fill ledger: every stored fill's key, and the fills after the saved
+        state's last_fill_seq (appended, then a crash before the state was saved) to apply first."""
+        applied_through = self.runtime.last_fill_seq
+        after_seq = 0
+        while True:
+            page = await self._deps.store.list_fills(self.session_id, after_seq=after_seq, limit=LEDGER_PAGE)
+            for record in page:
+                if applied_through is not None and record.seq > applied_through:
+                    self._replay.append(record)
+                else:
+                    self._applied.add((record.order_id, record.trade_id))
+            if len(page) < LEDGER_PAGE:
+                return
+            after_seq = page[-1].seq
+
     async def request_stop(self, close_position: bool | None) -> None:
         await self.process([StopRequested(close_position)], [], None)
         self.stopping = True  # also when the engine had stopped already (a stop-loss in progress)
 
     async def finish_if_done(self, *, force: bool) -> bool:
-        """Finish a stopping session once the venue confirmed the cancels (and the close); with
-        `force` (the stop deadline) finish with what was confirmed. True when finished."""
-        state = self.state
-        live = any(cell.is_live for cell in state.cells)
-        flat_enough = not state.close_requested or state.ledger.position == 0
-        if not live and not flat_enough and not force and self._flattens < MAX_FLATTENS:
-            await self._flatten()
-            return False
-        if not force and (live or not flat_enough):
-            return False
-        if live or not flat_enough:
-            log.warning("stop_finished_unconfirmed", live_orders=live, position=str(state.ledger.position))
+        """Finish a stopping session once the venue confirmed the cancels and, when a close was asked,
+        the session's inventory is closed (or the venue holds nothing more a reduce-only order could
+        reduce). A residual left by fills that raced the cancels is flattened, but never while an
+        earlier closing order's outcome is unknown. With `force` (the stop deadline) finish with
+        what was confirmed. True when finished."""
+        if not force:
+            if any(cell.is_live for cell in self.state.cells):
+                return False
+            if self._pending_close is not None:
+                await self._settle_close(self._pending_close)
+            while self._residual and self._pending_close is None and self._flattens < MAX_FLATTENS:
+                await self._flatten()
+            if self._residual:
+                return False
+        live = any(cell.is_live for cell in self.state.cells)
+        if live or self._residual:
+            log.warning(
+                "stop_finished_unconfirmed",
+                live_orders=live,
+                position=str(self.state.ledger.position),
+                pending_close=self._pending_close,
+            )
         await self.finish()
         return True
+
+    @property
+    def _residual(self) -> bool:
+        state = self.state
+        return state.close_requested and state.ledger.position != 0 and not self._close_blocked
+
+    async def _settle_close(self, client_order_id: str) -> None:
+        outcome = RoundOutcome()
+        await self._executor.settle_close(client_order_id, outcome)
+        self._after_close(outcome)
+        if outcome.events:
+            await self.process(outcome.events, [], None)
+
+    def _after_close(self, outcome: RoundOutcome) -> None:
+        self._pending_close = outcome.pending_close
+        if outcome.close_blocked:
+            self._close_blocked = True
 
     async def finish(self) -> None:
         """Write the summary and the final status (STOPPED, or FAILED for an error)."""
@@ -194,7 +251,7 @@ class Session:
 
     async def _flatten(self) -> None:
         """Fills that raced the stop's cancels left a position after the engine's close: flatten it
-        with another reduce-only market order (reduce-only never overshoots)."""
+        with another reduce-only market order under a new id (clamped to the venue's position)."""
         self._flattens += 1
         state = self.state
         position = state.ledger.position
@@ -218,6 +275,25 @@ class Session:
     ) -> RoundOutcome:
         """Apply events (and execute commands) until nothing more comes back; returns the totals.
         `received_ns` (when the first event arrived) times fill -> counter order."""
+        try:
+            return await self._process(events, commands, received_ns)
+        except BaseException:
+            self._revert()
+            raise
+
+    def _revert(self) -> None:
+        """A round failed part-way (the store, a bug): go back to the state last saved. What the lost
+        round applied comes again from the venue (a reconciliation, a restart) and is applied then."""
+        self.state, self.runtime = self._saved
+        for key in self._applied_unsaved:
+            self._applied.discard(key)
+        self._applied_unsaved.clear()
+        self._fill_events.clear()
+        self._must_persist = False
+
+    async def _process(
+        self, events: list[Event], commands: list[VenueCommand], received_ns: int | None
+    ) -> RoundOutcome:
         total = RoundOutcome()
         reconciles = 0
         while events or commands:
@@ -226,6 +302,8 @@ class Session:
             await self._make_durable(batch)
             venue = self._still_wanted(batch.venue)
             outcome = await self._executor.execute(venue, received_ns if batch.had_fill else None)
+            if any(isinstance(command, ClosePosition) for command in venue):
+                self._after_close(outcome)
             total.cancelled += outcome.cancelled
             total.closed_quantity += outcome.closed_quantity
             total.rejections += outcome.rejections
@@ -273,8 +351,13 @@ class Session:
             if isinstance(event, MarkPriceUpdated):
                 self.last_mark = event.price
             elif isinstance(event, VenueSnapshot):
-                event = _own_share(event, self._deps.position_elsewhere(self.session_id, self.symbol))
+                event = _own_share(event, self.runtime.baseline_position)
             elif isinstance(event, OrderFilled | OrderPartiallyFilled):
+                if (event.order_id, event.trade_id) in self._applied:
+                    # Normal after a restart or a look-up: counted, not a warning.
+                    self._deps.metrics.fills_seen_again.labels(self.symbol).inc()
+                    log.debug("fill_seen_again", order_id=event.order_id, trade_id=event.trade_id)
+                    continue
                 batch.had_fill = True
                 self._fill_events[(event.order_id, event.trade_id)] = event
                 self.runtime = self.runtime.with_fill(event.timestamp_ms)
@@ -294,6 +377,9 @@ class Session:
     def _collect(self, command: Command, previous: Command | None, batch: _Round) -> None:
         """`previous` is the command before `command` in the same engine step."""
         if isinstance(command, RecordFill):
+            key = (command.order_id, command.trade_id)
+            self._applied.add(key)
+            self._applied_unsaved.append(key)
             batch.fills.append((command, None))
         elif isinstance(command, RecordRoundTrip):
             self._deps.metrics.round_trips.labels(self.symbol).inc()
@@ -309,6 +395,8 @@ class Session:
             log.info("session_stopping", reason=command.reason.value, detail=command.detail)
             self.stopping = True
         else:
+            if isinstance(command, ClosePosition):  # saved before it is sent: looked up after a crash
+                self.runtime = self.runtime.with_close_order(command.client_order_id)
             batch.venue.append(command)
 
     async def _make_durable(self, batch: _Round) -> None:
@@ -345,6 +433,8 @@ class Session:
             round_trip=RoundTripRecord(**dataclasses.asdict(round_trip)) if round_trip is not None else None,
         )
         stored, inserted = await self._deps.store.append_fill(record)
+        if stored.seq > (self.runtime.last_fill_seq or 0):
+            self.runtime = replace(self.runtime, last_fill_seq=stored.seq)
         if not inserted:
             return
         self._deps.metrics.fills.labels(self.symbol).inc()
@@ -368,6 +458,7 @@ class Session:
             stop_reason=stop_reason,
         )
         self._saved = (self.state, self.runtime)
+        self._applied_unsaved.clear()
         self._must_persist = False
 
     @property
@@ -375,10 +466,30 @@ class Session:
         return self.state is not self._saved[0] or self.runtime is not self._saved[1]
 
 
-def _own_share(snapshot: VenueSnapshot, elsewhere: Decimal) -> VenueSnapshot:
-    if not elsewhere:
+def _own_share(snapshot: VenueSnapshot, baseline: Decimal) -> VenueSnapshot:
+    """The session's inventory as the venue sees it: the account's position less what the account
+    held on the symbol when the session started."""
+    if not baseline:
         return snapshot
-    return dataclasses.replace(snapshot, position_quantity=snapshot.position_quantity - elsewhere)
+    return dataclasses.replace(snapshot, position_quantity=snapshot.position_quantity - baseline)
+
+
+def _fill_event(record: FillRecord) -> OrderPartiallyFilled:
+    """A stored fill as the event that applies it again. Cumulative 0: the ledger row does not keep
+    the venue's cumulative, and 0 makes the engine trust the trades it has (no gap look-up)."""
+    return OrderPartiallyFilled(
+        client_order_id=record.client_order_id,
+        order_id=record.order_id,
+        trade_id=record.trade_id,
+        side=record.side,
+        price=record.price,
+        quantity=record.quantity,
+        fee=record.fee,
+        cumulative_quantity=Decimal(0),
+        timestamp_ms=record.timestamp_ms,
+        is_maker=record.is_maker,
+        fee_asset=record.fee_asset,
+    )
 
 
 def _venue_commands(commands: Sequence[Command]) -> list[VenueCommand]:

@@ -17,9 +17,22 @@ class Runtime:
     closed_quantity: Decimal = Decimal(0)
     stop_detail: str = ""
     mark_price: str = ""  # the mark when the session stopped (its PnL is valued there afterwards)
+    # The account's position on the symbol when the session started: the session's inventory is the
+    # venue's position minus this (one running grid per account and symbol).
+    baseline_position: Decimal = Decimal(0)
+    # The store's seq of the newest fill of this session applied to the engine state saved with this
+    # runtime: fills in the ledger after it were appended but not yet applied (a crash in between)
+    # and are applied first on resume. None for a document written before this was kept.
+    last_fill_seq: int | None = 0
+    close_order_ids: tuple[str, ...] = ()  # every closing order issued, to look up after a restart
 
     def with_fill(self, timestamp_ms: int) -> Runtime:
         return self if timestamp_ms <= self.last_fill_ms else replace(self, last_fill_ms=timestamp_ms)
+
+    def with_close_order(self, client_order_id: str) -> Runtime:
+        if client_order_id in self.close_order_ids:
+            return self
+        return replace(self, close_order_ids=(*self.close_order_ids, client_order_id))
 
 
 def stored_mark(state: SessionState, runtime: Runtime) -> Decimal:
@@ -36,6 +49,9 @@ def to_document(state: SessionState, runtime: Runtime) -> dict[str, Any]:
             "closed_quantity": str(runtime.closed_quantity),
             "stop_detail": runtime.stop_detail,
             "mark_price": runtime.mark_price,
+            "baseline_position": str(runtime.baseline_position),
+            "last_fill_seq": runtime.last_fill_seq,
+            "close_order_ids": list(runtime.close_order_ids),
         },
     }
 
@@ -48,5 +64,8 @@ def from_document(document: dict[str, Any]) -> tuple[SessionState, Runtime]:
         closed_quantity=Decimal(str(data.get("closed_quantity", "0"))),
         stop_detail=str(data.get("stop_detail", "")),
         mark_price=str(data.get("mark_price", "")),
+        baseline_position=Decimal(str(data.get("baseline_position", "0"))),
+        last_fill_seq=None if data.get("last_fill_seq") is None else int(data["last_fill_seq"]),
+        close_order_ids=tuple(str(cid) for cid in data.get("close_order_ids", ())),
     )
     return state_from_dict(document["engine"]), runtime

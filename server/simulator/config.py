@@ -86,6 +86,10 @@ class SimulatorConfig:
     taker_fee_rate: Decimal = Decimal("0.0005")
     # Max base quantity one resting order fills per price step (None = unlimited => full fills).
     liquidity_per_order: Decimal | None = None
+    # Max share of a RESTING order's quantity one price step fills (None = no cap), e.g. 0.4 fills a
+    # crossed order in three trades over three steps; orders that take liquidity on arrival are not
+    # capped by it. Works across symbols of any size, unlike the absolute liquidity_per_order.
+    liquidity_fraction: Decimal | None = None
     leverage: int = 10
     # Funding: every funding_interval_ms (on wall-aligned boundaries, as Orderly's 8 h periods) each
     # position pays position_qty * mark * funding_rate (longs pay a positive rate). 0 = no funding.
@@ -108,6 +112,8 @@ class SimulatorConfig:
             raise ValueError("ws_ping_interval_ms and ws_idle_timeout_ms must be > 0")
         if self.liquidity_per_order is not None and self.liquidity_per_order <= 0:
             raise ValueError(f"liquidity_per_order must be > 0, got {self.liquidity_per_order}")
+        if self.liquidity_fraction is not None and not 0 < self.liquidity_fraction <= 1:
+            raise ValueError(f"liquidity_fraction must be within (0, 1], got {self.liquidity_fraction}")
         if self.funding_interval_ms <= 0:
             raise ValueError(f"funding_interval_ms must be > 0, got {self.funding_interval_ms}")
         if self.leverage <= 0:

@@ -12,6 +12,7 @@ from aiohttp import web
 from server.simulator.accounts import SimAccount
 from server.simulator.config import FaultConfig
 from server.simulator.context import CONTEXT_KEY
+from server.simulator.history import AccountHistory
 from server.simulator.orders import VenueError
 from server.simulator.rest_app import error_response, json_response
 
@@ -112,11 +113,45 @@ async def state(request: web.Request) -> web.Response:
     return _ok(data)
 
 
+async def history(request: web.Request) -> web.Response:
+    """GET /sim/history?account_id=...[&symbol=...]: the account's full order, trade and submission
+    history and its positions (server.simulator.history)."""
+    ctx = request.app[CONTEXT_KEY]
+    account_id = request.query.get("account_id", "")
+    symbol = request.query.get("symbol") or None
+    try:
+        data = ctx.venue.history(account_id, symbol).to_json()
+    except VenueError as exc:
+        return error_response(exc.code, exc.message, 404 if exc.code == -1002 else exc.http_status)
+    return _ok(data)
+
+
+async def list_accounts(request: web.Request) -> web.Response:
+    """GET /sim/accounts: the ids of every account, in creation order (the default account first)."""
+    return _ok({"account_ids": list(request.app[CONTEXT_KEY].accounts.accounts)})
+
+
+async def settle_funding(request: web.Request) -> web.Response:
+    """POST /sim/funding {"rate": "0.0001"}: one funding payment on every open position now, at
+    `rate` (default: the configured funding_rate), pushed like a scheduled one."""
+    ctx = request.app[CONTEXT_KEY]
+    try:
+        body = await _body(request)
+        rate = _decimal(body, "rate") if "rate" in body else ctx.config.funding_rate
+    except VenueError as exc:
+        return error_response(exc.code, exc.message, exc.http_status)
+    await ctx.hub.publish(ctx.venue.settle_funding(rate))
+    return _ok({"rate": rate})
+
+
 def add_control_routes(app: web.Application) -> None:
     app.router.add_post("/sim/price", set_price)
     app.router.add_post("/sim/faults", set_faults)
     app.router.add_post("/sim/ws/drop", drop_websockets)
     app.router.add_post("/sim/accounts", create_account)
+    app.router.add_get("/sim/accounts", list_accounts)
+    app.router.add_get("/sim/history", history)
+    app.router.add_post("/sim/funding", settle_funding)
     app.router.add_post("/sim/clock/advance", advance_clock)
     app.router.add_get("/sim/state", state)
 
@@ -161,6 +196,29 @@ class SimulatorControl:
     async def state(self) -> dict[str, Any]:
         data: dict[str, Any] = await self._call("GET", "/sim/state")
         return data
+
+    async def faults(self) -> FaultConfig:
+        """The fault configuration in force."""
+        return FaultConfig.from_json((await self.state())["faults"])
+
+    async def prices(self) -> dict[str, Decimal]:
+        """The current mark price of every symbol."""
+        marks: dict[str, Any] = (await self.state())["prices"]
+        return {symbol: Decimal(str(price)) for symbol, price in marks.items()}
+
+    async def account_ids(self) -> list[str]:
+        return [str(a) for a in (await self._call("GET", "/sim/accounts"))["account_ids"]]
+
+    async def history(self, account_id: str, symbol: str | None = None) -> AccountHistory:
+        """Every order the venue accepted for `account_id`, every trade, every client_order_id
+        submission (duplicates included) and the positions; only `symbol`'s when given."""
+        query = f"?account_id={account_id}" + (f"&symbol={symbol}" if symbol else "")
+        return AccountHistory.from_json(await self._call("GET", "/sim/history" + query))
+
+    async def settle_funding(self, rate: Decimal | str | None = None) -> Decimal:
+        """One funding payment now (at `rate`, else the configured rate); returns the rate used."""
+        body = {} if rate is None else {"rate": str(rate)}
+        return Decimal(str((await self._call("POST", "/sim/funding", body))["rate"]))
 
     async def close(self) -> None:
         if self._session is not None:

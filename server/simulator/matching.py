@@ -13,6 +13,7 @@ from server.simulator.accounts import Account, AccountBook, margin_summary, posi
 from server.simulator.catalog import CATALOG
 from server.simulator.clock import Clock
 from server.simulator.config import SimulatorConfig
+from server.simulator.history import AccountHistory, Submission, account_history
 from server.simulator.orders import ZERO, Fill, Order, VenueError
 from server.simulator.rules import OrderRequest, check_notional, check_price, check_quantity
 
@@ -36,6 +37,8 @@ class Venue:
         self.marks.update(config.initial_prices)
         self.orders: dict[int, Order] = {}
         self.fills: list[Fill] = []
+        # Every order request carrying a client_order_id, accepted or not, per account (history.py).
+        self.submissions: dict[str, list[Submission]] = {}
         self._next_order_id = 1_000_001
         self._next_trade_id = 5_000_001
         self._pushes: list[Push] = []
@@ -67,6 +70,13 @@ class Venue:
         open_matches = [o for o in matches if o.is_open]
         return (open_matches or matches)[-1]
 
+    def history(self, account_id: str, symbol: str | None = None) -> AccountHistory:
+        """Everything the venue did for `account_id` (see server.simulator.history)."""
+        account = self._account(account_id)
+        fills = [fill for fill in self.fills if fill.account_id == account_id]
+        submissions = self.submissions.get(account_id, [])
+        return account_history(account, self.account_orders(account_id), fills, submissions, symbol)
+
     def margin(self, account_id: str) -> dict[str, Decimal]:
         account = self._account(account_id)
         return margin_summary(account, self.open_orders(account_id), self.marks, self.config.leverage)
@@ -74,6 +84,33 @@ class Venue:
     # ---- commands ------------------------------------------------------------------------------
 
     def place(self, account_id: str, request: OrderRequest) -> tuple[Order, list[Push]]:
+        """Accepts (and matches) an order, or raises VenueError. A request with a client_order_id is
+        recorded as a submission either way, before anything is returned (history.py)."""
+        try:
+            order, pushes = self._place(account_id, request)
+        except VenueError as exc:
+            self._record_submission(account_id, request, None, exc.code)
+            raise
+        self._record_submission(account_id, request, order.order_id, None)
+        return order, pushes
+
+    def _record_submission(
+        self, account_id: str, request: OrderRequest, order_id: int | None, error_code: int | None
+    ) -> None:
+        if request.client_order_id is None or self.accounts.get(account_id) is None:
+            return
+        submission = Submission(
+            account_id=account_id,
+            client_order_id=request.client_order_id,
+            symbol=request.symbol,
+            side=request.side,
+            timestamp_ms=self.clock.now_ms(),
+            order_id=order_id,
+            error_code=error_code,
+        )
+        self.submissions.setdefault(account_id, []).append(submission)
+
+    def _place(self, account_id: str, request: OrderRequest) -> tuple[Order, list[Push]]:
         account = self._account(account_id)
         rules = CATALOG[request.symbol]
         mark = self.marks[request.symbol]
@@ -185,7 +222,9 @@ class Venue:
         sells = sorted((o for o in crossed if o.side == "SELL"), key=lambda o: (_price(o), o.order_id))
         fills = 0
         for order in buys + sells:
-            if self._fill(order, self._step_quantity(order), _price(order), maker=True, now=now):
+            if self._fill(
+                order, self._step_quantity(order, resting=True), _price(order), maker=True, now=now
+            ):
                 fills += 1
         return fills, self._drain()
 
@@ -211,9 +250,20 @@ class Venue:
             raise VenueError(-1002, f"account {account_id} not found", 401)
         return account
 
-    def _step_quantity(self, order: Order) -> Decimal:
-        liquidity = self.config.liquidity_per_order
-        return order.remaining if liquidity is None else min(order.remaining, liquidity)
+    def _step_quantity(self, order: Order, resting: bool = False) -> Decimal:
+        """What one fill takes of `order`: its remainder, capped by liquidity_per_order; a RESTING
+        order crossed by a price step is also capped by liquidity_fraction of its quantity (rounded
+        down to the base tick, at least one tick), so it fills over several trades as the price
+        moves, while an order that takes liquidity on arrival (a market close) is not held back."""
+        step = order.remaining
+        if self.config.liquidity_per_order is not None:
+            step = min(step, self.config.liquidity_per_order)
+        fraction = self.config.liquidity_fraction
+        if resting and fraction is not None:
+            tick = CATALOG[order.symbol].base_tick
+            share = (order.quantity * fraction / tick).to_integral_value(ROUND_DOWN) * tick
+            step = min(step, max(share, tick))
+        return step
 
     def _execute_on_arrival(self, order: Order, mark: Decimal) -> None:
         now = self.clock.now_ms()

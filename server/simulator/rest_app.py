@@ -87,6 +87,12 @@ class RestApp:
         if not found:
             return error_response(-1000, "path not found", 400)
         route, path_params = found[0]
+        # The whole request is received first: a client that goes away during the latency below (killed,
+        # timed out) has still sent it, and the venue acts on it without anyone to answer.
+        try:
+            raw_body = await request.read()
+        except ConnectionError:
+            return error_response(-1000, "the request was cut off", 400)
         faults = ctx.faults
         if faults.config.latency_ms:
             await asyncio.sleep(faults.config.latency_ms / 1000)
@@ -94,7 +100,6 @@ class RestApp:
             return error_response(-1003, "Too many requests, please try again later.", 429)
         if faults.http_5xx():
             return error_response(-1000, "Internal server error.", 500)
-        raw_body = await request.read()
         api_request = ApiRequest(request.method, path, dict(request.query), None, path_params)
         try:
             if route.bucket is not None:

@@ -5,10 +5,14 @@ from decimal import Decimal
 from engine import (
     CancelOrder,
     OrderAccepted,
+    OrderCancelled,
     OrderRejected,
     PlaceOrder,
     QueryOrder,
+    RecordFill,
+    ReportAnomaly,
     SessionState,
+    Side,
     StopRequested,
     VenueOrder,
     VenueSnapshot,
@@ -46,12 +50,13 @@ def test_snapshot_matching_the_engine_changes_nothing() -> None:
     assert after.cells == state.cells
 
 
-def test_missing_order_is_placed_again_under_the_same_id_when_positions_agree() -> None:
+def test_missing_order_is_looked_up_never_placed_again_even_when_positions_agree() -> None:
     state, placed = started()
     after, commands = step(state, snapshot(*(venue(order, f"o{n}") for n, order in enumerate(placed[1:], 1))))
-    [again] = orders_of(commands)
-    assert again == placed[0]
-    assert after.cells[0].status is CellStatus.PLACING
+    assert orders_of(commands) == []
+    [query] = of_type(commands, QueryOrder)
+    assert query.client_order_id == placed[0].client_order_id
+    assert after.cells[0] == state.cells[0]
 
 
 def test_missing_order_is_queried_not_placed_when_positions_differ() -> None:
@@ -61,6 +66,60 @@ def test_missing_order_is_queried_not_placed_when_positions_differ() -> None:
     assert orders_of(commands) == []
     [query] = of_type(commands, QueryOrder)
     assert query.client_order_id == placed[0].client_order_id
+
+
+def test_buy_and_sell_filled_unseen_are_resolved_from_history_and_never_resent() -> None:
+    """Finding 1 of issue 10: a buy of one cell and a sell of another filled while the service was
+    down and the venue's position still equals the engine's (their quantities cancel out). The old
+    rule took the equal positions as proof that neither filled and re-sent both ids."""
+    state, placed = started()
+    buy = next(order for order in placed if order.side is Side.BUY)
+    sell = next(order for order in placed if order.side is Side.SELL)
+    others = [venue(order, f"o{n}") for n, order in enumerate(placed) if order not in (buy, sell)]
+    state, commands = step(state, snapshot(*others, position=FLAT))
+    assert orders_of(commands) == []
+    assert {query.client_order_id for query in of_type(commands, QueryOrder)} == {
+        buy.client_order_id,
+        sell.client_order_id,
+    }
+    sent = {order.client_order_id for order in placed}
+    for order, order_id in ((buy, "ob"), (sell, "os")):
+        state, commands = step(state, fill(order, f"t-{order_id}", order_id=order_id, complete=True))
+        [counter] = orders_of(commands)
+        assert counter.client_order_id not in sent
+        assert counter.side is not order.side
+        sent.add(counter.client_order_id)
+    assert state.ledger.position == buy.quantity - sell.quantity
+
+
+def test_order_the_venue_never_saw_is_replaced_under_a_new_id() -> None:
+    state, commands = start(make_config(), RULES)  # placements unanswered: outcome unknown
+    placed = orders_of(commands)
+    state, commands = step(state, snapshot(*(venue(order, f"o{n}") for n, order in enumerate(placed[1:], 1))))
+    [query] = of_type(commands, QueryOrder)
+    state, commands = step(state, OrderRejected(query.client_order_id, "no such order", -1006))
+    [again] = orders_of(commands)
+    assert (again.side, again.price, again.quantity) == (placed[0].side, placed[0].price, placed[0].quantity)
+    assert again.client_order_id != placed[0].client_order_id
+    assert state.cells[0].client_order_id == again.client_order_id
+
+
+def test_fill_of_an_older_order_of_the_session_is_booked_once_and_reported() -> None:
+    state, placed = started()
+    buy = next(order for order in placed if order.side is Side.BUY)
+    index = next(i for i, cell in enumerate(state.cells) if cell.client_order_id == buy.client_order_id)
+    state, _ = step(state, OrderCancelled(buy.client_order_id, "o-old"))  # the cell re-places (PLACING)
+    state, _ = step(state, OrderRejected(state.cells[index].client_order_id or "", "lost", -1006))
+    cell = state.cells[index]
+    assert cell.previous_client_order_id != buy.client_order_id
+    late = fill(buy, "t-late", order_id="o-old", quantity=D("0.001"), cumulative=D("0.001"), complete=False)
+    booked, commands = step(state, late)
+    assert booked.ledger.position == state.ledger.position + D("0.001")
+    assert booked.cells == state.cells
+    assert [c.kind for c in of_type(commands, ReportAnomaly)] == ["orphan_fill"]
+    assert len(of_type(commands, RecordFill)) == 1
+    again, commands = step(booked, late)
+    assert (again, commands) == (booked, ())
 
 
 def test_session_orders_foreign_to_the_cells_are_cancelled_and_other_orders_never_touched() -> None:
@@ -100,7 +159,7 @@ def test_stale_or_repeated_snapshot_is_ignored() -> None:
     state, placed = started()
     first = snapshot(*(venue(order, f"o{n}") for n, order in enumerate(placed[1:], 1)), at_ms=10)
     state, commands = step(state, first)
-    assert orders_of(commands)
+    assert of_type(commands, QueryOrder)
     again, commands = step(state, first)
     assert (again, commands) == (state, ())
 
@@ -127,12 +186,14 @@ def test_venue_executed_more_than_the_engine_saw_asks_for_the_trades() -> None:
     assert [query.client_order_id for query in of_type(commands, QueryOrder)] == [placed[0].client_order_id]
 
 
-def test_stopped_session_takes_a_vanished_order_as_cancelled_when_positions_agree() -> None:
-    state, _ = started()
+def test_stopped_session_looks_up_a_vanished_order_even_when_positions_agree() -> None:
+    state, placed = started()
     state, _ = step(state, StopRequested())
     state, commands = step(state, snapshot())
-    assert commands == ()
-    assert not any(cell.is_live for cell in state.cells)
+    assert {query.client_order_id for query in of_type(commands, QueryOrder)} == {
+        o.client_order_id for o in placed
+    }
+    assert all(cell.is_live for cell in state.cells)
 
 
 def test_stopped_session_queries_a_vanished_order_when_positions_differ() -> None:

@@ -12,7 +12,7 @@ import asyncio
 import base64
 import contextlib
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
@@ -126,6 +126,20 @@ def start_request(**overrides: Any) -> grid_service_pb2.StartGridRequest:
     }
     fields.update(overrides)
     return grid_service_pb2.StartGridRequest(**fields)
+
+
+def eth_start_request(**overrides: Any) -> grid_service_pb2.StartGridRequest:
+    """A grid on ETH around the simulator's 2500: another symbol on the same (default) account, which
+    a second user's grid needs (one running grid per account and symbol)."""
+    fields: dict[str, Any] = {
+        "ticker": "ETHUSDT",
+        "current_price": "2500",
+        "upper_bound": "2700",
+        "lower_bound": "2200",
+        "grid_levels": 6,
+    }
+    fields.update(overrides)
+    return start_request(**fields)
 
 
 def register_request(account: SimAccount) -> grid_service_pb2.RegisterAccountRequest:
@@ -271,10 +285,11 @@ async def running_app(
     rate_limit_policy: RateLimitPolicy | None = None,
     default_account: SimAccount | None = None,
     auth_clock_ms: Callable[[], int] | None = None,
+    exchange_overrides: Mapping[str, Any] | None = None,
 ) -> AsyncIterator[Running]:
     """The service on `sim`, its store opened afresh from `location` (as a restarted process would);
     its default account is `default_account` (the operator's ORDERLY_* credentials), else the
-    simulator's own."""
+    simulator's own. `exchange_overrides` replace fields of the adapter's OrderlyConfig."""
     if isinstance(location, Path):
         location = StoreLocation(location)
     store = await open_store(
@@ -285,6 +300,7 @@ async def running_app(
     )
     exchange_config = simulator_exchange_config(sim)
     exchange_config = replace(exchange_config, ws_reconnect_base_ms=50, ws_reconnect_max_ms=500, seed=7)
+    exchange_config = replace(exchange_config, **dict(exchange_overrides or {}))
     if default_account is not None:
         credentials = OrderlyCredentials(
             default_account.account_id, default_account.orderly_key, default_account.orderly_secret

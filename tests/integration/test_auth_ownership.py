@@ -16,6 +16,7 @@ from tests.integration.harness import (
     OTHER_USER_KEY,
     USER,
     auth,
+    eth_start_request,
     rpc_error,
     running_app,
     signed,
@@ -126,7 +127,7 @@ async def test_a_signed_session_listing_names_only_the_signers_sessions(
 ) -> None:
     async with running_app(sim, tmp_path) as server:
         await server.stub.StartGrid(start_request())
-        other_start = start_request()
+        other_start = eth_start_request()
         other_start.ClearField("user_auth")
         await server.stub.StartGrid(signed("StartGrid", other_start, OTHER_USER_KEY))
         mine = await server.stub.ListGrids(pb.ListGridsRequest(user_auth=auth()))

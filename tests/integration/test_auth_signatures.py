@@ -16,6 +16,7 @@ from tests.integration.harness import (
     OTHER_USER_KEY,
     USER,
     USER_KEY,
+    eth_start_request,
     now_ms,
     rpc_error,
     running_app,
@@ -133,7 +134,9 @@ async def test_anonymous_listings_are_refused_and_the_operator_token_lists_every
     async with running_app(sim, tmp_path, settings=settings) as server:
         stub = server.stub
         await stub.StartGrid(start_request())
-        await stub.StartGrid(signed("StartGrid", unsigned_start(), OTHER_USER_KEY))
+        other_start = eth_start_request()
+        other_start.ClearField("user_auth")
+        await stub.StartGrid(signed("StartGrid", other_start, OTHER_USER_KEY))
         for call in (
             stub.ListGrids(pb.ListGridsRequest()),
             stub.ListGridSummaries(pb.ListGridSummariesRequest()),
@@ -161,7 +164,7 @@ async def test_anonymous_listings_are_refused_and_the_operator_token_lists_every
             stub.StopGrid(pb.StopGridRequest(session_id=SESSION_ID), metadata=operator)
         )
         assert (code, error.reason) == (grpc.StatusCode.UNAUTHENTICATED, "UNAUTHENTICATED")
-        assert len(venue_orders(sim)) == 10
+        assert len(venue_orders(sim)) == 5  # USER's BTC grid, untouched
 
 
 async def test_without_an_operator_token_configured_no_bearer_lists_everyone(

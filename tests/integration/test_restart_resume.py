@@ -7,6 +7,8 @@ from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 
+import grpc
+import pytest
 from orderly_grid.v1 import grid_pb2, grid_service_pb2
 
 from engine import OrderType, PlaceOrder, Side
@@ -102,42 +104,26 @@ async def test_session_resumes_after_restart_with_fill_made_while_down(
         resumed.cancel()
 
 
-async def test_order_lost_while_down_is_placed_again_when_other_sessions_hold_the_position(
-    sim: RunningSimulator, control: SimulatorControl, store_location: StoreLocation
+async def test_second_grid_on_the_same_account_and_symbol_is_refused_naming_the_running_one(
+    sim: RunningSimulator, store_location: StoreLocation
 ) -> None:
-    # Two users' grids on one symbol share the venue account (and so its position). B's lines are
-    # offset by 500 so that one price move fills only A's buy at 42000.
+    """The venue nets positions per account and symbol: a second grid there could not know its own
+    position. Both users trade on the default account here."""
     b_request = start_request(
         user_auth=auth(OTHER_USER), current_price="42500", lower_bound="40500", upper_bound="45500"
     )
     async with running_app(sim, store_location) as server:
         a_grid = (await server.stub.StartGrid(start_request())).grid
-        b_grid = (await server.stub.StartGrid(b_request)).grid
-        a_prefix, b_prefix = prefix_of(a_grid), prefix_of(b_grid)
-        watch = server.watch(a_grid.session_id)
-        await control.set_price(SYMBOL, "41950")
-        await watch.wait_for(lambda w: len(w.fills) == 1, "A's buy fill at 42000")
-
-        await wait_for_order(sim, "SELL", "43000", "A's counter sell", prefix=a_prefix)
-        watch.cancel()
-    b_before = _book(sim, b_prefix)
-    assert ("SELL", Decimal("44500")) in b_before
-
-    # While the server is down, B's sell at 44500 disappears from the venue unseen.
-    lost = next(o for o in venue_orders(sim, b_prefix) if o.price == Decimal("44500"))
-    assert lost.client_order_id is not None
-    async with running_venue_client(sim) as venue_client:
-        await venue_client.cancel_order(SYMBOL, lost.client_order_id)
-    assert ("SELL", Decimal("44500")) not in _book(sim, b_prefix)
-
-    async with running_app(sim, store_location):
-
-        async def b_restored() -> bool:
-            return _book(sim, b_prefix) == b_before
-
-        await wait_until(b_restored, "B's lost order placed again (same client_order_id)")
-        assert lost.client_order_id in {o.client_order_id for o in venue_orders(sim, b_prefix)}
-        assert len(venue_orders(sim, a_prefix)) == 5
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await server.stub.StartGrid(b_request)
+        assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+        assert a_grid.session_id in (refused.value.details() or "")
+        assert venue_orders(sim, prefix_of(a_grid)) != []
+        await server.stub.StopGrid(
+            grid_service_pb2.StopGridRequest(session_id=a_grid.session_id, user_auth=auth())
+        )
+        b_grid = (await server.stub.StartGrid(b_request)).grid  # free again once A stopped
+        assert b_grid.status == grid_pb2.GRID_STATUS_RUNNING
 
 
 async def test_order_cancelled_unseen_is_replaced_even_when_positions_disagree(

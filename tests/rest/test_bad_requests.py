@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import io
+import json
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -115,3 +118,39 @@ async def test_oversized_body_is_rejected(stack: Stack) -> None:
     )
     assert status == 413
     assert error["success"] is False
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"[" * 100_000 + b"]" * 100_000, b'{"a":' * 100_000 + b"1" + b"}" * 100_000],
+    ids=["arrays", "objects"],
+)
+async def test_deeply_nested_body_is_a_400_never_a_crash(stack: Stack, body: bytes) -> None:
+    """Issue 11, finding 1: a 195 KB body of nested brackets segfaulted the process."""
+    headers = {"Content-Type": "application/json"}
+    status, error = await _post(stack, "/api/grid/preview", data=body, headers=headers)
+    assert status == 400
+    assert _violation(error) == ("body", "request body nests arrays and objects deeper than 32 levels")
+    async with stack.http.get(stack.url("/health")) as response:
+        assert response.status == 200
+
+
+async def test_brackets_inside_strings_do_not_count_as_nesting(stack: Stack) -> None:
+    body = json.dumps({**START_BODY, "ticker": "[" * 5_000}).encode()
+    status, error = await _post(stack, "/api/grid/preview", data=body)
+    assert "nests" not in error.get("message", ""), (status, error)
+
+
+def test_importing_the_server_leaves_a_recursion_limit_that_stops_parsers_before_the_c_stack() -> None:
+    """eth_account (py_ecc) raises the limit to 100000 on import; with it, json.loads of deep input
+    overflowed the C stack (exit 139) instead of raising RecursionError."""
+    script = (
+        "import sys, json, server.app, server.auth\n"
+        "assert sys.getrecursionlimit() <= 1000, sys.getrecursionlimit()\n"
+        "try:\n"
+        "    json.loads(b'[' * 100000 + b']' * 100000)\n"
+        "except RecursionError:\n"
+        "    print('refused')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout.strip()) == (0, "refused"), done.stderr[-2000:]

@@ -98,6 +98,10 @@ def test_secrets_never_appear_in_repr() -> None:
         ("MONGODB_URI", "postgres://db", "mongodb://"),
         ("ORDERLY_REST_URL", "ftp://x", "http:// or https://"),
         ("ORDERLY_PUBLIC_WS_URL", "http://x", "ws:// or wss://"),
+        ("GRID_EXCHANGE_START_WAIT_MS", "-5", "milliseconds in [0, 3600000]"),
+        ("GRID_EXCHANGE_RETRY_BASE_MS", "0", "positive number of milliseconds"),
+        ("GRID_EXCHANGE_RETRY_MAX_MS", "1.5", "integer number of milliseconds"),
+        ("GRID_EXCHANGE_CONNECT_TIMEOUT_MS", "0", "positive number of milliseconds"),
     ],
 )
 def test_invalid_value_names_the_variable_and_the_rule(variable: str, value: str, rule: str) -> None:
@@ -129,3 +133,28 @@ def test_auth_domain_defaults_to_orderly_grid_and_is_read_from_grid_auth_domain(
 def test_an_auth_domain_with_a_control_character_is_refused_naming_the_variable() -> None:
     with pytest.raises(SettingsError, match="GRID_AUTH_DOMAIN: must be at most 128 printable"):
         Settings.from_env({"GRID_AUTH_DOMAIN": "grid\x07x"})
+
+
+def test_the_exchange_connection_is_retried_with_defaults_unless_configured() -> None:
+    defaults = Settings.from_env({})
+    assert defaults.exchange_start_wait_ms == 10_000
+    assert (defaults.exchange_retry_base_ms, defaults.exchange_retry_max_ms) == (1_000, 30_000)
+    assert defaults.exchange_connect_timeout_ms is None
+    configured = Settings.from_env(
+        {
+            "GRID_EXCHANGE_START_WAIT_MS": "0",
+            "GRID_EXCHANGE_RETRY_BASE_MS": "50",
+            "GRID_EXCHANGE_RETRY_MAX_MS": "200",
+            "GRID_EXCHANGE_CONNECT_TIMEOUT_MS": "300",
+        }
+    )
+    assert configured.exchange_start_wait_ms == 0
+    assert (configured.exchange_retry_base_ms, configured.exchange_retry_max_ms) == (50, 200)
+    assert configured.exchange_connect_timeout_ms == 300
+    # A base above the default maximum raises the maximum with it.
+    assert Settings.from_env({"GRID_EXCHANGE_RETRY_BASE_MS": "60000"}).exchange_retry_max_ms == 60_000
+
+
+def test_a_retry_maximum_below_the_base_is_refused_naming_both_variables() -> None:
+    with pytest.raises(SettingsError, match=r"GRID_EXCHANGE_RETRY_MAX_MS: .*GRID_EXCHANGE_RETRY_BASE_MS"):
+        Settings.from_env({"GRID_EXCHANGE_RETRY_BASE_MS": "500", "GRID_EXCHANGE_RETRY_MAX_MS": "100"})

@@ -81,6 +81,10 @@ class DuplicateGridSession(GridError):
     """The user already runs a session on this symbol."""
 
 
+class AccountSymbolInUse(GridError):
+    """Another grid already runs on the same Orderly account and symbol; `metadata` names it."""
+
+
 class SessionAlreadyStopped(GridError):
     pass
 
@@ -132,6 +136,7 @@ REASON_CLASSES: Mapping[str, type[GridError]] = {
     "INVALID_PAGE_TOKEN": InvalidArgument,
     "SESSION_NOT_FOUND": SessionNotFound,
     "DUPLICATE_GRID_SESSION": DuplicateGridSession,
+    "ACCOUNT_SYMBOL_IN_USE": AccountSymbolInUse,
     "SESSION_ALREADY_STOPPED": SessionAlreadyStopped,
     "ACCOUNT_NOT_REGISTERED": AccountNotRegistered,
     "ORDER_CREATION_FAILED": OrderCreationFailed,

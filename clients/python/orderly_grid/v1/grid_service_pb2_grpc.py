@@ -95,7 +95,9 @@ class GridServiceServicer:
 
     def StartGrid(self, request, context):
         """Starts a grid session for the signing user. ALREADY_EXISTS (DUPLICATE_GRID_SESSION) when the
-        user already runs a session on the symbol; INVALID_ARGUMENT naming the field for a bad config.
+        user already runs a session on the symbol; FAILED_PRECONDITION (ACCOUNT_SYMBOL_IN_USE) when
+        another grid runs on the same Orderly account and symbol; INVALID_ARGUMENT naming the field for
+        a bad config.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

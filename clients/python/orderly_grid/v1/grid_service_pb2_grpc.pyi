@@ -42,7 +42,9 @@ class GridServiceStub:
     def __new__(cls, channel: _aio.Channel) -> GridServiceAsyncStub: ...
     StartGrid: _grpc.UnaryUnaryMultiCallable[_grid_service_pb2.StartGridRequest, _grid_service_pb2.StartGridResponse]
     """Starts a grid session for the signing user. ALREADY_EXISTS (DUPLICATE_GRID_SESSION) when the
-    user already runs a session on the symbol; INVALID_ARGUMENT naming the field for a bad config.
+    user already runs a session on the symbol; FAILED_PRECONDITION (ACCOUNT_SYMBOL_IN_USE) when
+    another grid runs on the same Orderly account and symbol; INVALID_ARGUMENT naming the field for
+    a bad config.
     """
     StopGrid: _grpc.UnaryUnaryMultiCallable[_grid_service_pb2.StopGridRequest, _grid_service_pb2.StopGridResponse]
     """Stops a session: cancels its open orders and, if asked, closes its position."""
@@ -82,7 +84,9 @@ class GridServiceAsyncStub(GridServiceStub):
     def __init__(self, channel: _aio.Channel) -> None: ...
     StartGrid: _aio.UnaryUnaryMultiCallable[_grid_service_pb2.StartGridRequest, _grid_service_pb2.StartGridResponse]  # type: ignore[assignment]
     """Starts a grid session for the signing user. ALREADY_EXISTS (DUPLICATE_GRID_SESSION) when the
-    user already runs a session on the symbol; INVALID_ARGUMENT naming the field for a bad config.
+    user already runs a session on the symbol; FAILED_PRECONDITION (ACCOUNT_SYMBOL_IN_USE) when
+    another grid runs on the same Orderly account and symbol; INVALID_ARGUMENT naming the field for
+    a bad config.
     """
     StopGrid: _aio.UnaryUnaryMultiCallable[_grid_service_pb2.StopGridRequest, _grid_service_pb2.StopGridResponse]  # type: ignore[assignment]
     """Stops a session: cancels its open orders and, if asked, closes its position."""
@@ -125,7 +129,9 @@ class GridServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_grid_service_pb2.StartGridResponse, _abc.Awaitable[_grid_service_pb2.StartGridResponse]]:
         """Starts a grid session for the signing user. ALREADY_EXISTS (DUPLICATE_GRID_SESSION) when the
-        user already runs a session on the symbol; INVALID_ARGUMENT naming the field for a bad config.
+        user already runs a session on the symbol; FAILED_PRECONDITION (ACCOUNT_SYMBOL_IN_USE) when
+        another grid runs on the same Orderly account and symbol; INVALID_ARGUMENT naming the field for
+        a bad config.
         """
 
     @_abc_1.abstractmethod

@@ -1,0 +1,167 @@
+"""Issue 10's findings, through the real service on loopback: no client_order_id is ever sent twice,
+a stop with close closes exactly the session's inventory (clamped to what the venue holds) with one
+closing order, and a crash in the middle of a stop with close still ends flat.
+
+The simulator keeps every order it ever accepted (`Venue.account_orders`): that history, not the
+service's view, is the evidence."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from decimal import Decimal
+from pathlib import Path
+
+from orderly_grid.v1 import grid_pb2, grid_service_pb2
+
+from engine import OrderType, PlaceOrder, Side
+from server.simulator import RunningSimulator, SimulatorControl
+from server.simulator.config import FaultConfig
+from server.simulator.history import Submission
+from server.simulator.orders import Order
+from server.store import SessionStatus
+from tests.integration.harness import (
+    A_SESSION,
+    SYMBOL,
+    auth,
+    prefix_of,
+    running_app,
+    running_venue_client,
+    start_request,
+    venue_orders,
+    wait_for_order,
+    wait_until,
+)
+
+
+def every_order(sim: RunningSimulator, prefix: str) -> list[Order]:
+    """Every order of the session the venue ever accepted, open or not."""
+    orders = sim.context.venue.account_orders(sim.account.account_id)
+    return [o for o in orders if (o.client_order_id or "").startswith(prefix + "-")]
+
+
+def closing_orders(sim: RunningSimulator, prefix: str) -> list[Order]:
+    return [o for o in every_order(sim, prefix) if (o.client_order_id or "").startswith(prefix + "-x")]
+
+
+def closing_submissions(sim: RunningSimulator, prefix: str) -> list[Submission]:
+    """Every closing order the service SENT, whether the venue accepted it or not."""
+    sent = sim.context.venue.submissions.get(sim.account.account_id, [])
+    return [s for s in sent if s.client_order_id.startswith(prefix + "-x")]
+
+
+def venue_position(sim: RunningSimulator) -> Decimal:
+    account = sim.context.accounts.get(sim.account.account_id)
+    assert account is not None
+    position = account.positions.get(SYMBOL)
+    return Decimal(0) if position is None else position.quantity
+
+
+def stop_request(close: bool) -> grid_service_pb2.StopGridRequest:
+    return grid_service_pb2.StopGridRequest(session_id=A_SESSION, close_position=close, user_auth=auth())
+
+
+async def market(sim: RunningSimulator, client_order_id: str, side: Side, quantity: str) -> None:
+    """The account owner's own trade outside the grid."""
+    async with running_venue_client(sim) as venue_client:
+        order = PlaceOrder(client_order_id, side, OrderType.MARKET, Decimal(quantity), None)
+        await venue_client.place_order(SYMBOL, order)
+
+
+async def test_order_cancelled_unseen_while_down_is_replaced_under_a_new_id_when_positions_agree(
+    sim: RunningSimulator, tmp_path: Path
+) -> None:
+    """The venue's position equals the session's, so the old reconciliation took the order as lost
+    and sent its client_order_id again; the venue's history says it was cancelled."""
+    async with running_app(sim, tmp_path) as server:
+        prefix = prefix_of((await server.stub.StartGrid(start_request())).grid)
+    lost = next(o for o in venue_orders(sim, prefix) if o.price == Decimal("44000"))
+    assert lost.client_order_id is not None
+    async with running_venue_client(sim) as venue_client:
+        await venue_client.cancel_order(SYMBOL, lost.client_order_id)
+
+    async with running_app(sim, tmp_path):
+
+        async def replaced() -> bool:
+            return any(o.price == Decimal("44000") for o in venue_orders(sim, prefix))
+
+        await wait_until(replaced, "the cancelled order's cell trading again")
+        ids = Counter(o.client_order_id for o in every_order(sim, prefix))
+        assert all(count == 1 for count in ids.values()), ids
+        assert len(venue_orders(sim, prefix)) == 5
+
+
+async def test_stop_with_close_sends_one_closing_order_and_ends_flat(
+    sim: RunningSimulator, control: SimulatorControl, tmp_path: Path
+) -> None:
+    """The residual check ran before the close's own fill was applied, so a second, full-size
+    reduce-only close went out on every successful close."""
+    async with running_app(sim, tmp_path) as server:
+        prefix = prefix_of((await server.stub.StartGrid(start_request())).grid)
+        await control.set_price(SYMBOL, "41950")  # the buy at 42000 fills
+        await wait_for_order(sim, "SELL", "43000", "the counter sell", prefix=prefix)
+        stopped = (await server.stub.StopGrid(stop_request(close=True))).grid
+        assert stopped.status == grid_pb2.GRID_STATUS_STOPPED
+        assert Decimal(stopped.position.quantity) == 0
+        assert venue_position(sim) == 0
+        assert len(closing_submissions(sim, prefix)) == 1
+        assert venue_orders(sim, prefix) == []
+
+
+async def test_stop_with_close_closes_only_what_the_venue_can_reduce(
+    sim: RunningSimulator, control: SimulatorControl, tmp_path: Path
+) -> None:
+    """An earlier run left the account short on the symbol; the grid then bought more than that
+    short, so the venue holds less than the session's inventory. The close is clamped to what the
+    venue holds: no reduce-only order is rejected, and the account ends flat."""
+    await market(sim, "leftover1", Side.SELL, "0.002")
+    async with running_app(sim, tmp_path) as server:
+        prefix = prefix_of((await server.stub.StartGrid(start_request())).grid)
+        await control.set_price(SYMBOL, "41950")  # the buy at 42000 fills (0.00476)
+        await wait_for_order(sim, "SELL", "43000", "the counter sell", prefix=prefix)
+        assert venue_position(sim) > 0
+        stopped = (await server.stub.StopGrid(stop_request(close=True))).grid
+        assert stopped.status == grid_pb2.GRID_STATUS_STOPPED
+        assert venue_position(sim) == 0
+        assert [o.status for o in closing_orders(sim, prefix)] == ["FILLED"]
+        assert [s.error_code for s in closing_submissions(sim, prefix)] == [None]
+        assert venue_orders(sim, prefix) == []
+
+
+async def test_a_crash_during_a_stop_with_close_resumes_and_ends_flat(
+    sim: RunningSimulator, control: SimulatorControl, tmp_path: Path
+) -> None:
+    """Killed after the stop was saved (STOPPING) and before the venue heard the close: the resumed
+    session looks its closing order up, finds it never placed, and closes under a new id."""
+    async with running_app(sim, tmp_path) as server:
+        prefix = prefix_of((await server.stub.StartGrid(start_request())).grid)
+        await control.set_price(SYMBOL, "41950")
+        await wait_for_order(sim, "SELL", "43000", "the counter sell", prefix=prefix)
+        await control.set_faults(FaultConfig(latency_ms=1_500))  # the stop's cancels hang on the wire
+        stopping = asyncio.ensure_future(server.stub.StopGrid(stop_request(close=True)))
+        store = server.app.store
+        assert store is not None
+
+        async def saved_stopping() -> bool:
+            record = await store.get_session(A_SESSION)
+            return record is not None and record.status is SessionStatus.STOPPING
+
+        await wait_until(saved_stopping, "the stop saved before the venue heard of it")
+        assert server.app.service is not None
+        for runner in server.app.service.runners:
+            await runner.abandon()  # the crash: nothing more is written or sent
+        stopping.cancel()
+    await control.set_faults(FaultConfig())
+    assert closing_orders(sim, prefix) == []
+
+    async with running_app(sim, tmp_path) as server:
+
+        async def stopped() -> bool:
+            return (await server.get(A_SESSION)).status == grid_pb2.GRID_STATUS_STOPPED
+
+        await wait_until(stopped, "the resumed stop to finish")
+        assert venue_position(sim) == 0
+        assert venue_orders(sim, prefix) == []
+        assert [s.error_code for s in closing_submissions(sim, prefix)] == [None]
+        ids = Counter(o.client_order_id for o in every_order(sim, prefix))
+        assert all(count == 1 for count in ids.values()), ids
