@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 BUF    := $(VENV)/buf/node_modules/.bin/buf
 
-.PHONY: run test lint typecheck unit bench clean
+.PHONY: run test lint typecheck unit bench chaos clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,10 @@ test: lint typecheck unit
 
 bench: $(STAMP)
 	for b in bench/*.py; do $(BIN)/python $$b || exit 1; done
+
+# The long chaos run of issue 10: 100 SIGKILLs x 3 seeds x both stores, venue faults on; one table.
+chaos: $(STAMP)
+	$(BIN)/python bench/chaos.py --seed 1 --seed 2 --seed 3 --kills 100 --stores sqlite,mongo --faults --duration-s 7200
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

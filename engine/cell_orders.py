@@ -9,7 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from engine.cells import CellAction, CellState, CellStatus, transition
-from engine.commands import Command, OrderType, PlaceOrder, RecordRoundTrip
+from engine.commands import GRID_ORDER_TYPE, Command, PlaceOrder, RecordRoundTrip
 from engine.ledger import Ledger, round_trip_profit
 from engine.order_ids import cell_order_id
 from engine.plan import GridPlan
@@ -34,6 +34,11 @@ def wanted_order(plan: GridPlan, index: int, cell: CellState) -> tuple[Side, Dec
     return cell.entry_side, plan.quantities[index]
 
 
+def rests_at(side: Side, price: Decimal, mark: Decimal) -> bool:
+    """Whether a post-only order rests (is a maker) at `mark`: buys below it, sells above it."""
+    return price < mark if side is Side.BUY else price > mark
+
+
 def place(prefix: str, plan: GridPlan, index: int, cell: CellState) -> tuple[CellState, PlaceOrder | None]:
     """Give an IDLE cell a new order (next cycle) for the order it wants."""
     wanted = wanted_order(plan, index, cell)
@@ -54,7 +59,7 @@ def place(prefix: str, plan: GridPlan, index: int, cell: CellState) -> tuple[Cel
         order_filled=ZERO,
         trade_ids=_EMPTY,
     )
-    return placed, PlaceOrder(client_order_id, side, OrderType.LIMIT, quantity, price, False, index)
+    return placed, PlaceOrder(client_order_id, side, GRID_ORDER_TYPE, quantity, price, False, index)
 
 
 def settle_exit(

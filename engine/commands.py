@@ -15,6 +15,11 @@ class OrderType(StrEnum):
     MARKET = "MARKET"
 
 
+# Every cell order: a grid order may never take. One that would is cancelled by the venue instead,
+# and its cell waits until the mark lets it rest again (engine.order_events, engine.stops).
+GRID_ORDER_TYPE = OrderType.POST_ONLY
+
+
 @dataclass(frozen=True, slots=True)
 class PlaceOrder:
     client_order_id: str

@@ -11,6 +11,14 @@ from decimal import Decimal
 
 from engine.types import Direction, GridType
 
+# Every decimal of a config has at most this many digits before and after the decimal point: a
+# value is below 10^12 and a multiple of 10^-12 (trailing zeros after the point do not count). Within
+# these limits every computation of the engine stays inside the default decimal context (28 digits,
+# exponents far from its bounds; engine.plan guards what extreme market rules could add), so no
+# config that passes validation can raise a decimal signal.
+MAX_INTEGER_DIGITS = 12
+MAX_FRACTION_DIGITS = 12
+DECIMAL_LIMIT = Decimal(10) ** MAX_INTEGER_DIGITS
 MIN_GRID_RATIO = Decimal("0.01")
 MAX_GRID_RATIO = Decimal("0.1")
 MIN_LEVERAGE = 1
@@ -86,6 +94,38 @@ def stops_from_bounds(
     return stop_bot_price, stop_top_price
 
 
+def _shown(value: Decimal) -> str:
+    """`value` for an error message, cut short: a rejected value may have thousands of digits."""
+    text = str(value)
+    return text if len(text) <= 32 else f"{text[:16]}...({len(text)} characters)"
+
+
+def fraction_digits(value: Decimal) -> int:
+    """How many digits `value` has after the decimal point, trailing zeros not counted (no context
+    is used, so any finite Decimal is safe to ask)."""
+    _, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)  # finite
+    if exponent >= 0 or not any(digits):
+        return 0
+    trailing_zeros = len(digits) - len("".join(map(str, digits)).rstrip("0"))
+    return max(0, -exponent - trailing_zeros)
+
+
+def decimal_digits_rule(value: Decimal) -> str | None:
+    """The digit limit every decimal of a config keeps, or None when `value` keeps it: finite, at most
+    MAX_INTEGER_DIGITS digits before the point and MAX_FRACTION_DIGITS after it."""
+    if not value.is_finite():
+        return f"must be a finite decimal, got {_shown(value)}"
+    if value != 0 and value.adjusted() >= MAX_INTEGER_DIGITS:
+        return (
+            f"must have at most {MAX_INTEGER_DIGITS} digits before the decimal point "
+            f"(below {DECIMAL_LIMIT} in size), got {_shown(value)}"
+        )
+    if fraction_digits(value) > MAX_FRACTION_DIGITS:
+        return f"must have at most {MAX_FRACTION_DIGITS} digits after the decimal point, got {_shown(value)}"
+    return None
+
+
 def _decimal_violations(config: GridConfig) -> list[tuple[str, str]]:
     violations: list[tuple[str, str]] = []
     money_fields = ("lower_price", "upper_price", "current_price", "total_margin")
@@ -94,8 +134,12 @@ def _decimal_violations(config: GridConfig) -> list[tuple[str, str]]:
         value = getattr(config, name)
         if value is None and name in optional_fields:
             continue
-        if not isinstance(value, Decimal) or not value.is_finite():
+        if not isinstance(value, Decimal):
             violations.append((name, f"must be a finite Decimal, got {value!r}"))
+            continue
+        rule = decimal_digits_rule(value)
+        if rule is not None:
+            violations.append((name, rule))
     return violations
 
 

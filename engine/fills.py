@@ -22,8 +22,8 @@ from decimal import Decimal
 from engine.cell_orders import end_order, replace_cell
 from engine.cells import CellAction, CellState, CellStatus, transition
 from engine.commands import (
+    GRID_ORDER_TYPE,
     Command,
-    OrderType,
     PlaceOrder,
     QueryOrder,
     RecordFill,
@@ -213,7 +213,7 @@ def complete_fast(
             )
         )
         price = plan.lines[index + 1] if side is Side.SELL else plan.lines[index]
-        order = PlaceOrder(new_id, side, OrderType.LIMIT, holding, price, False, index)
+        order = PlaceOrder(new_id, side, GRID_ORDER_TYPE, holding, price, False, index)
         return flipped, ledger, (record, order)
     exited = cell.exit_filled + fill.quantity
     if exited != cell.holding:
@@ -246,7 +246,7 @@ def complete_fast(
         key_set,
     )
     price = plan.lines[index] if entry_side is Side.BUY else plan.lines[index + 1]
-    order = PlaceOrder(new_id, entry_side, OrderType.LIMIT, quantity, price, False, index)
+    order = PlaceOrder(new_id, entry_side, GRID_ORDER_TYPE, quantity, price, False, index)
     ledger = Ledger(
         ledger.position,
         ledger.cost,

@@ -9,12 +9,14 @@ keeps it. A cancel the engine did not ask for (the user on the venue's UI, the v
 order like a fill would:
 a partly filled entry leaves the cell holding what was filled, and the cell places its counter order
 for exactly that; a partly filled exit books the exited part as a round trip and re-places the rest.
+One that ended unfilled (a post-only order that would have taken) parks the cell until the mark lets
+its order rest (engine.stops.apply_mark).
 """
 
 from __future__ import annotations
 
 from engine.cell_orders import end_order, place, replace_cell
-from engine.cells import CellAction, CellState, transition
+from engine.cells import CellAction, CellState, CellStatus, transition
 from engine.commands import Command, ReportAnomaly
 from engine.events import OrderAccepted, OrderCancelled, OrderRejected
 from engine.order_ids import parse_client_order_id
@@ -103,7 +105,11 @@ def apply_cancelled(state: SessionState, event: OrderCancelled) -> tuple[Session
     if transition(cell.status, CellAction.CANCELLED) is None:
         return state, _illegal(cell, CellAction.CANCELLED, event.client_order_id)
     commands: list[Command] = []
-    place_next = state.status is SessionStatus.RUNNING
+    running = state.status is SessionStatus.RUNNING
+    # Ended unfilled without the grid asking: a post-only order that would have taken (or a cancel
+    # on the venue's UI). Placing it again now would only repeat that, so the cell waits for a mark
+    # at which its order rests.
+    park = running and cell.status is not CellStatus.CANCELLING and cell.order_filled == 0
     cell, ledger = end_order(
         state.prefix,
         state.plan,
@@ -111,8 +117,12 @@ def apply_cancelled(state: SessionState, event: OrderCancelled) -> tuple[Session
         cell,
         state.ledger,
         CellAction.CANCELLED,
-        place_next,
+        running and not park,
         event.timestamp_ms,
         commands,
     )
-    return state._replace(cells=replace_cell(state.cells, index, cell), ledger=ledger), tuple(commands)
+    parked = state.parked_cells | {index} if park else state.parked_cells
+    new_state = state._replace(
+        cells=replace_cell(state.cells, index, cell), ledger=ledger, parked_cells=parked
+    )
+    return new_state, tuple(commands)

@@ -23,6 +23,11 @@ from engine.lines import (
 from engine.market import MarketRules
 from engine.types import Direction, GridType, Side
 
+# The most base ticks one order may hold: far beyond any venue's maximum quantity, and small enough
+# that the exact integer division sizing an order stays within the default 28-digit precision
+# whatever the symbol's ticks are.
+MAX_BASE_TICKS_PER_ORDER = Decimal(10) ** 24
+
 
 class GridPlan(NamedTuple):
     lines: tuple[Decimal, ...]
@@ -93,9 +98,15 @@ def build_lines(config: GridConfig, rules: MarketRules) -> tuple[Decimal, ...]:
         raw = arithmetic_raw_lines(config.lower_price, config.upper_price, config.grid_levels)
         field = "grid_levels"
     try:
-        return round_lines(raw, tick)
+        lines = round_lines(raw, tick)
     except LineCollapseError as error:
         raise GridConfigError([(field, f"{error}; use fewer, wider grid lines")]) from None
+    if lines[0] <= 0:
+        rule = (
+            f"{config.lower_price} rounds to {lines[0]} at the symbol's quote_tick {tick}; must be >= {tick}"
+        )
+        raise GridConfigError([("lower_price", rule)])
+    return lines
 
 
 def _market_violations(config: GridConfig, rules: MarketRules) -> list[tuple[str, str]]:
@@ -108,6 +119,16 @@ def _market_violations(config: GridConfig, rules: MarketRules) -> list[tuple[str
         violations.append(("lower_price", f"must be >= the symbol's minimum price {rules.quote_min}"))
     if rules.quote_max > 0 and config.upper_price > rules.quote_max:
         violations.append(("upper_price", f"must be <= the symbol's maximum price {rules.quote_max}"))
+    if rules.price_scope > 0:
+        # The venue refuses orders further than price_scope from the mark (the anchor price here):
+        # a line beyond it would be rejected when its order is placed, so refuse the grid up front.
+        anchor = config.anchor_price
+        low, high = anchor * (1 - rules.price_scope), anchor * (1 + rules.price_scope)
+        scope = f"the venue accepts orders within {rules.price_scope} of the price {anchor}"
+        if config.lower_price < low:
+            violations.append(("lower_price", f"must be >= {low.normalize():f}: {scope}"))
+        if config.upper_price > high:
+            violations.append(("upper_price", f"must be <= {high.normalize():f}: {scope}"))
     return violations
 
 
@@ -128,20 +149,25 @@ def _quantities(
             quantities.append(Decimal(0))
             continue
         entry = lines[index] if side is Side.BUY else lines[index + 1]
+        budget, unit = config.total_margin * config.leverage, active * entry * rules.base_tick
+        if budget / unit >= MAX_BASE_TICKS_PER_ORDER:  # `//` below would exceed the decimal precision
+            too_large.append(f"cell {index} gets more than {MAX_BASE_TICKS_PER_ORDER:.0E} base ticks")
+            quantities.append(Decimal(0))
+            continue
         # One exact integer division (no intermediate rounding): whole base ticks the cell's share buys.
-        quantity = (
-            config.total_margin * config.leverage // (active * entry * rules.base_tick)
-        ) * rules.base_tick
+        quantity = (budget // unit) * rules.base_tick
         quantities.append(quantity)
         smallest = max(rules.base_min, ceil_to_tick(rules.min_notional / entry, rules.base_tick))
         needed_per_cell = max(needed_per_cell, smallest * entry / config.leverage)
-        if quantity < rules.base_min or quantity * entry < rules.min_notional:
+        if quantity <= 0 or quantity < rules.base_min or quantity * entry < rules.min_notional:
             too_small.append(f"cell {index} gets {quantity} at {entry}")
         if rules.base_max > 0 and quantity > rules.base_max:
             too_large.append(f"cell {index} gets {quantity}")
     violations: list[tuple[str, str]] = []
     if too_small:
-        needed = (needed_per_cell * active).quantize(Decimal("0.01"), ROUND_CEILING)
+        needed = needed_per_cell * active
+        if needed < MAX_BASE_TICKS_PER_ORDER:  # quantize needs the result within the precision
+            needed = needed.quantize(Decimal("0.01"), ROUND_CEILING)
         rule = (
             f"{too_small[0]}, below the minimum quantity {rules.base_min} or minimum notional "
             f"{rules.min_notional} ({len(too_small)} cell(s)); needs total_margin >= {needed} "

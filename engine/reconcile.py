@@ -11,7 +11,8 @@ order up in the venue's history (by client_order_id, with its trades) and feeds 
 code -1006 after which the cell places a NEW order (next cycle). Absence proves nothing and the
 positions prove nothing either (a buy and a sell that both filled unseen cancel out), so nothing is
 ever re-placed, and no client_order_id is ever sent twice, on the strength of a snapshot.
-An IDLE trading cell of a running session (its order was rejected) gets a new order.
+An IDLE trading cell of a running session (its order was rejected) gets a new order, unless it is
+parked (waiting for a mark at which its post-only order rests: engine.stops).
 Snapshots no newer than the last one reconciled are ignored, so a repeated snapshot changes nothing.
 The shell should reconcile when no placement of its own is in flight (start-up, reconnect, timer).
 """
@@ -59,7 +60,7 @@ def reconcile(state: SessionState, snapshot: VenueSnapshot) -> tuple[SessionStat
             continue
         if cell.is_live and cell.client_order_id is not None:
             commands.append(QueryOrder(cell.client_order_id, cell.order_id, "not open on the venue"))
-        elif running and cell.status is CellStatus.IDLE:
+        elif running and cell.status is CellStatus.IDLE and index not in state.parked_cells:
             placed, placement = place(state.prefix, state.plan, index, cell)
             if placement is not None:
                 commands.append(placement)

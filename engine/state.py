@@ -42,6 +42,9 @@ class SessionState(NamedTuple):
     funding_keys: frozenset[int] = frozenset()  # timestamp_ms of applied funding settlements
     # (order_id, trade_id) of booked trades of the session's orders that no cell follows any more
     orphan_trade_keys: frozenset[tuple[str, str]] = frozenset()
+    # Cells whose post-only order the venue cancelled unfilled (it would have taken): each places its
+    # order again once the mark lets it rest (engine.stops.apply_mark).
+    parked_cells: frozenset[int] = frozenset()
     last_snapshot_ms: int = -1
 
     @property
@@ -82,6 +85,7 @@ _RULES_DECIMALS = (
     "min_notional",
     "quote_min",
     "quote_max",
+    "price_scope",
 )
 _CELL_DECIMALS = (
     "order_quantity",
@@ -193,6 +197,7 @@ def state_to_dict(state: SessionState) -> dict[str, Any]:
         "close_trade_keys": _key_list(state.close_trade_keys),
         "funding_keys": sorted(state.funding_keys),
         "orphan_trade_keys": _key_list(state.orphan_trade_keys),
+        "parked_cells": sorted(state.parked_cells),
         "last_snapshot_ms": state.last_snapshot_ms,
     }
 
@@ -206,7 +211,8 @@ def state_from_dict(data: dict[str, Any]) -> SessionState:
     return SessionState(
         config=_config_from_dict(data["config"]),
         rules=MarketRules(
-            symbol=rules_data["symbol"], **{name: Decimal(rules_data[name]) for name in _RULES_DECIMALS}
+            symbol=rules_data["symbol"],
+            **{name: Decimal(rules_data.get(name, "0")) for name in _RULES_DECIMALS},
         ),
         plan=GridPlan(
             lines=tuple(Decimal(line) for line in plan_data["lines"]),
@@ -232,5 +238,6 @@ def state_from_dict(data: dict[str, Any]) -> SessionState:
         close_trade_keys=_keys(data["close_trade_keys"]),
         funding_keys=frozenset(int(key) for key in data["funding_keys"]),
         orphan_trade_keys=_keys(data.get("orphan_trade_keys", [])),
+        parked_cells=frozenset(int(index) for index in data.get("parked_cells", [])),
         last_snapshot_ms=int(data["last_snapshot_ms"]),
     )

@@ -3,6 +3,8 @@
 - Trigger: a session with `trigger_price` starts PENDING_TRIGGER and places its ladder when the mark
   crosses the trigger, moving from the side of `current_price` (trigger above current: mark >= trigger;
   below: mark <= trigger). The ladder's sides were decided at the trigger price (GridConfig.anchor_price).
+- Parked cells (their post-only order was cancelled unfilled: it would have taken) place their order
+  again, under a new id, on the first mark at which it rests.
 - Stop-loss / take-profit: LONG and BOTH stop-loss when mark <= stop_loss_price and take-profit when
   mark >= take_profit_price; SHORT mirrors it (stop-loss when mark >= stop_loss_price, take-profit when
   mark <= take_profit_price). Checked while pending too, before the trigger.
@@ -17,8 +19,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from engine.cell_orders import place
-from engine.cells import CellAction, CellState, transition
+from engine.cell_orders import place, rests_at, wanted_order
+from engine.cells import CellAction, CellState, CellStatus, transition
 from engine.commands import CancelOrder, ClosePosition, Command, PlaceOrder, SessionStopped
 from engine.events import MarkPriceUpdated, StopRequested
 from engine.order_ids import close_order_id
@@ -104,7 +106,31 @@ def apply_mark(state: SessionState, event: MarkPriceUpdated) -> tuple[SessionSta
     if state.status is SessionStatus.PENDING_TRIGGER and trigger_crossed(state, event.price):
         running, orders = place_ladder(state._replace(status=SessionStatus.RUNNING))
         return running, tuple(orders)
+    if state.parked_cells and state.status is SessionStatus.RUNNING:
+        return unpark(state, event.price)
     return state, _NO_COMMANDS
+
+
+def unpark(state: SessionState, mark: Decimal) -> tuple[SessionState, tuple[Command, ...]]:
+    """Parked cells whose order rests at `mark` place it (a new id); the others keep waiting."""
+    cells = list(state.cells)
+    parked = set(state.parked_cells)
+    orders: list[Command] = []
+    for index in sorted(state.parked_cells):
+        cell = cells[index]
+        wanted = wanted_order(state.plan, index, cell)
+        if cell.status is not CellStatus.IDLE or wanted is None:
+            parked.discard(index)  # something else moved the cell on
+            continue
+        if not rests_at(wanted[0], state.plan.order_price(index, wanted[0]), mark):
+            continue
+        cells[index], order = place(state.prefix, state.plan, index, cell)
+        parked.discard(index)
+        if order is not None:
+            orders.append(order)
+    if len(parked) == len(state.parked_cells):
+        return state, _NO_COMMANDS
+    return state._replace(cells=tuple(cells), parked_cells=frozenset(parked)), tuple(orders)
 
 
 def apply_stop_request(state: SessionState, event: StopRequested) -> tuple[SessionState, tuple[Command, ...]]:

@@ -34,6 +34,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+from server.api.forwarding import new_proxy_token
 from server.auth import AuthComponents, RateLimitPolicy, build_auth
 from server.cli import stop_on_signals
 from server.exchange import ExchangeError, OrderlyConfig, OrderlyCredentials, OrderlyExchange
@@ -113,6 +114,9 @@ class Application:
         self._subscriber_queue_size = subscriber_queue_size
         self._rate_limit_policy = rate_limit_policy
         self._auth_clock_ms = auth_clock_ms  # signature windows and rate-limit windows; tests pin it
+        # How this process's gRPC server recognises this process's REST shim, whose x-forwarded-for
+        # it then believes (server.api.forwarding); never leaves the process otherwise.
+        self._proxy_token = new_proxy_token()
         self.auth: AuthComponents | None = None
         self._stack = contextlib.AsyncExitStack()
         self.exchange: OrderlyExchange | None = None
@@ -174,6 +178,7 @@ class Application:
             else:
                 config = orderly_exchange_config(settings)
                 log.info("trading_on_orderly", rest_url=config.rest_url)
+        policy = self._rate_limit_policy  # the tests' own, else the settings'
         # A malformed GRID_MASTER_KEY fails here, at start-up, naming the variable.
         self.auth = build_auth(
             self.store,
@@ -182,7 +187,10 @@ class Application:
             legacy_enabled=settings.legacy_auth_enabled,
             operator_token=settings.operator_token,
             master_key=settings.master_key,
-            policy=self._rate_limit_policy,
+            policy=policy if policy is not None else rate_limit_policy(settings),
+            trusted_proxies=settings.trusted_proxies,
+            proxy_token=self._proxy_token,
+            max_streams_per_user=settings.max_streams_per_user,
         )
         if settings.exchange_connect_timeout_ms is not None:
             config = replace(config, connect_timeout_ms=settings.exchange_connect_timeout_ms)
@@ -231,8 +239,16 @@ class Application:
             await self.health.readiness()
 
     async def _start_rest(self) -> int:
-        self.rest = RestShim(grpc_target=self.settings.grpc_target or self.grpc_target)
-        return await self.rest.start(self.settings.rest_host, self.settings.rest_port)
+        settings = self.settings
+        # The secret goes only to this process's own gRPC server, never to a GRID_GRPC_TARGET elsewhere
+        # (which must list this shim in its GRID_TRUSTED_PROXIES instead).
+        own_server = settings.grpc_target is None
+        self.rest = RestShim(
+            grpc_target=settings.grpc_target or self.grpc_target,
+            proxy_token=self._proxy_token if own_server else None,
+            **rest_limits(settings),
+        )
+        return await self.rest.start(settings.rest_host, settings.rest_port)
 
     async def _store_ready(self) -> tuple[bool, str]:
         if self.store is None:
@@ -285,6 +301,25 @@ class Application:
             self.store = None
         await self._stack.aclose()
         log.info("stopped")
+
+
+def rate_limit_policy(settings: Settings) -> RateLimitPolicy:
+    """The per-address and per-wallet limits of the settings (GRID_RATE_LIMIT_*)."""
+    return RateLimitPolicy.per_minute(
+        peer=settings.peer_rate_limit_per_min,
+        user=settings.user_rate_limit_per_min,
+        preview=settings.preview_rate_limit_per_min,
+        auth_failures=settings.auth_failure_limit_per_min,
+    )
+
+
+def rest_limits(settings: Settings) -> dict[str, Any]:
+    """The REST shim's limits on slow and large requests (GRID_REST_*; server.rest.limits)."""
+    return {
+        "header_timeout_s": settings.rest_header_timeout_s,
+        "body_timeout_s": settings.rest_body_timeout_s,
+        "max_body_bytes": settings.rest_max_body_bytes,
+    }
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

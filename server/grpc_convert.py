@@ -55,6 +55,7 @@ def config_input(message: grid_pb2.GridConfig | grid_service_pb2.StartGridReques
         stop_loss_price=message.stop_loss_price,
         take_profit_price=message.take_profit_price,
         close_position_on_stop=message.close_position_on_stop,
+        price_tolerance=message.price_tolerance,
     )
 
 
@@ -76,6 +77,7 @@ def grid_config(config: dict[str, Any]) -> grid_pb2.GridConfig:
         stop_loss_price=str(config.get("stop_loss_price", "")),
         take_profit_price=str(config.get("take_profit_price", "")),
         close_position_on_stop=bool(config.get("close_position_on_stop", False)),
+        price_tolerance=str(config.get("price_tolerance", "")),
     )
     direction = str(config.get("direction", ""))
     if direction:
@@ -234,6 +236,9 @@ def preview(view: PreviewView) -> grid_service_pb2.PreviewGridResponse:
         min_profit_rate_per_grid=str(result.profit_rate_min),
         max_profit_rate_per_grid=str(result.profit_rate_max),
         fee_rate=str(view.fee_rate),
+        mark_price=str(view.mark_price),
+        min_order_price=str(view.min_order_price),
+        max_order_price=str(view.max_order_price),
     )
 
 

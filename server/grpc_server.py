@@ -6,6 +6,13 @@ rich status (ErrorInfo, BadRequest) in the `grpc-status-details-bin` trailer; an
 becomes a bare INTERNAL whose message reveals nothing (the traceback goes to the log). It also counts
 RPCs by method and code, times them, and binds `request_id` and `rpc` into the structlog context of
 the RPC's task (grpc.aio runs each RPC in a task of its own, so nothing leaks between calls).
+
+Requests whose bytes are not the method's protobuf message never reach a servicer: the interceptor
+gives every handler a deserializer that returns a `MalformedRequest` marker instead of raising (grpc
+would answer UNKNOWN with the exception's text and log a traceback per call), and the wrapped
+handler answers INVALID_ARGUMENT, counts it in `orderly_grid_malformed_requests_total` and logs
+`rpc_request_malformed`: one JSON line, at most one per method per second (the line says how many
+were not logged since), because such calls need no credentials.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeAlias
 
 import grpc
@@ -25,7 +33,7 @@ from grpc_health.v1.health import aio as health_aio  # type: ignore[attr-defined
 from grpc_reflection.v1alpha import reflection
 from orderly_grid.v1 import grid_service_pb2, health_service_pb2, health_service_pb2_grpc
 
-from server.api.errors import DomainError, code_from_number
+from server.api.errors import DomainError, ErrorReason, code_from_number
 from server.api.status import status_for_exception, trailing_metadata
 from server.health import HealthService
 from server.logs import get_logger
@@ -39,6 +47,8 @@ API_SERVICE_NAMES: tuple[str, ...] = (GRID_SERVICE_NAME, HEALTH_SERVICE_NAME)
 
 REQUEST_ID_KEY = "x-request-id"
 DEFAULT_READINESS_INTERVAL_S = 5.0
+MALFORMED_LOG_INTERVAL_S = 1.0
+MALFORMED_REQUEST_MESSAGE = "the request is not a valid protobuf message of this method"
 
 ServicerRegistration: TypeAlias = (
     "Callable[[grpc.aio.Server], None] | tuple[Any, Callable[[Any, grpc.aio.Server], None]]"
@@ -70,11 +80,60 @@ def request_id_from_metadata(metadata: Iterable[tuple[str, str | bytes]] | None)
     return uuid.uuid4().hex
 
 
+@dataclass(frozen=True, slots=True)
+class MalformedRequest:
+    """What the deserializer hands on in place of a request message it could not parse."""
+
+    error_type: str
+    size_bytes: int
+
+
+def tolerant_deserializer(deserialize: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
+    """`deserialize`, returning a MalformedRequest instead of raising on bytes it cannot parse."""
+    if deserialize is None:
+        return None
+    parse = deserialize
+
+    def tolerant(raw: bytes) -> Any:
+        try:
+            return parse(raw)
+        except Exception as exc:  # DecodeError, or anything else the parser raises on bad bytes
+            return MalformedRequest(type(exc).__name__, len(raw))
+
+    return tolerant
+
+
+class _MalformedLog:
+    """Logs malformed requests at most once per method per `interval_s`; the next line carries how
+    many were left out in between (the metric counts every one)."""
+
+    def __init__(self, interval_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self._interval_s = interval_s
+        self._clock = clock
+        self._last_logged: dict[str, float] = {}
+        self._suppressed: dict[str, int] = {}
+
+    def record(self, method: str, request: MalformedRequest) -> None:
+        now = self._clock()
+        last = self._last_logged.get(method)
+        if last is not None and now - last < self._interval_s:
+            self._suppressed[method] = self._suppressed.get(method, 0) + 1
+            return
+        self._last_logged[method] = now
+        _log.warning(
+            "rpc_request_malformed",
+            error_type=request.error_type,
+            size_bytes=request.size_bytes,
+            not_logged_since_last=self._suppressed.pop(method, 0),
+        )
+
+
 class ObservingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
     """Metrics, log context and error translation for every RPC (see the module docstring)."""
 
     def __init__(self, metrics: ServiceMetrics) -> None:
         self._metrics = metrics
+        self._malformed_log = _MalformedLog(MALFORMED_LOG_INTERVAL_S)
 
     async def intercept_service(
         self,
@@ -90,12 +149,52 @@ class ObservingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg
         for kind, make_handler in _HANDLER_FACTORIES:
             behavior = getattr(handler, kind)
             if behavior is not None:
+                checked = self._checked(behavior, method, streaming=handler.request_streaming)
                 return make_handler(
-                    self._wrap(behavior, method, request_id),
-                    handler.request_deserializer,
+                    self._wrap(checked, method, request_id),
+                    tolerant_deserializer(handler.request_deserializer),
                     handler.response_serializer,
                 )
         return handler
+
+    def _malformed(self, method: str, request: MalformedRequest) -> DomainError:
+        self._metrics.malformed_requests.labels(method=method).inc()
+        self._malformed_log.record(method, request)
+        return DomainError(ErrorReason.INVALID_ARGUMENT, MALFORMED_REQUEST_MESSAGE)
+
+    def _checked(self, behavior: Behavior, method: str, *, streaming: bool) -> Behavior:
+        """`behavior` behind a check that raises INVALID_ARGUMENT for a MalformedRequest: before the
+        call for a single request, as the servicer reads it for a stream of requests."""
+        if streaming:
+
+            async def checked_stream(requests: AsyncIterator[Any]) -> AsyncIterator[Any]:
+                async for request in requests:
+                    if isinstance(request, MalformedRequest):
+                        raise self._malformed(method, request)
+                    yield request
+
+            def with_checked_stream(requests: Any, context: Context) -> Any:
+                return behavior(checked_stream(requests), context)
+
+            generator = inspect.isasyncgenfunction(behavior)
+            return _as_async_generator(with_checked_stream) if generator else with_checked_stream
+
+        if inspect.isasyncgenfunction(behavior):
+
+            async def checked_generator(request: Any, context: Context) -> AsyncIterator[Any]:
+                if isinstance(request, MalformedRequest):
+                    raise self._malformed(method, request)
+                async for response in behavior(request, context):
+                    yield response
+
+            return checked_generator
+
+        def checked_call(request: Any, context: Context) -> Any:
+            if isinstance(request, MalformedRequest):
+                raise self._malformed(method, request)
+            return behavior(request, context)
+
+        return checked_call
 
     def _wrap(self, behavior: Behavior, method: str, request_id: str) -> Behavior:
         if inspect.isasyncgenfunction(behavior):
@@ -131,6 +230,17 @@ class ObservingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg
             outcome.finish(_code_set_by_servicer(context))
 
         return observed
+
+
+def _as_async_generator(make: Behavior) -> Behavior:
+    """An async generator function yielding what the async generator `make(...)` yields (so the
+    interceptor still sees a streaming behavior as one)."""
+
+    async def generator(request: Any, context: Context) -> AsyncIterator[Any]:
+        async for response in make(request, context):
+            yield response
+
+    return generator
 
 
 class _Outcome:

@@ -1,9 +1,11 @@
 """The orderly_grid.v1.GridService servicer: a thin edge over `server.service.GridService`.
 
 Each user-acting method first passes the request through the wallet-signature gate
-(server.auth.AuthGate: per-peer limit, EIP-191 signature over the action and its parameters, time
-window, nonce, per-user limit), then turns the request into plain values, calls the service layer,
-and renders the answer. A user reaches only their own sessions; the operator token only lists.
+(server.auth.AuthGate: per-address limits, EIP-191 signature over the action and its parameters,
+time window, nonce, per-user limit), then turns the request into plain values, calls the service
+layer, and renders the answer. A user reaches only their own sessions; the operator token only lists.
+PreviewGrid needs no signature but is limited per client address; WatchFills streams are capped per
+wallet (server.auth.stream_limits).
 The calls that need the exchange (StartGrid, StopGrid, PreviewGrid) first pass the exchange gate:
 while the exchange is not connected it answers EXCHANGE_UNAVAILABLE (UNAVAILABLE, with a RetryInfo)
 at once (server.venue_connector).
@@ -98,6 +100,7 @@ class GridServicer(pb_grpc.GridServiceServicer):
         )
 
     async def PreviewGrid(self, request: pb.PreviewGridRequest, context: Context) -> pb.PreviewGridResponse:
+        await self._auth.gate.limit_anonymous("PreviewGrid", context)
         if not request.HasField("config"):
             raise DomainError.invalid_field("config", "is required")
         self._exchange_gate()
@@ -107,15 +110,16 @@ class GridServicer(pb_grpc.GridServiceServicer):
         self, request: pb.WatchFillsRequest, context: Context
     ) -> AsyncIterator[pb.WatchFillsResponse]:
         user_id = await self._authenticate("WatchFills", request, context)
-        stream = await self._service.watch_fills(user_id, request.session_id, request.after_seq)
-        try:
-            async for item in stream:
-                if isinstance(item, ReplayComplete):
-                    yield pb.WatchFillsResponse(replay_complete=pb.ReplayComplete(last_seq=item.last_seq))
-                else:
-                    yield pb.WatchFillsResponse(fill=convert.fill(item))
-        finally:
-            await stream.aclose()  # type: ignore[attr-defined]
+        with self._auth.streams.hold("WatchFills", user_id):  # at most N open per wallet
+            stream = await self._service.watch_fills(user_id, request.session_id, request.after_seq)
+            try:
+                async for item in stream:
+                    if isinstance(item, ReplayComplete):
+                        yield pb.WatchFillsResponse(replay_complete=pb.ReplayComplete(last_seq=item.last_seq))
+                    else:
+                        yield pb.WatchFillsResponse(fill=convert.fill(item))
+            finally:
+                await stream.aclose()  # type: ignore[attr-defined]
 
     async def RegisterAccount(
         self, request: pb.RegisterAccountRequest, context: Context

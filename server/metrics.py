@@ -50,6 +50,12 @@ class ServiceMetrics:
         self.round_trips = Counter(
             "orderly_grid_round_trips", "Completed buy/sell round trips", ["symbol"], registry=r
         )
+        self.malformed_requests = Counter(
+            "orderly_grid_malformed_requests",
+            "Requests whose bytes are not the method's protobuf message (answered INVALID_ARGUMENT)",
+            ["method"],
+            registry=r,
+        )
         self.active_sessions = Gauge("orderly_grid_active_sessions", "Sessions currently running", registry=r)
         self.exchange_errors = Counter(
             "orderly_grid_exchange_errors", "Errors answered by the exchange", ["kind"], registry=r

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
+from server.api.forwarding import parse_trusted_proxies
+
 DEFAULT_GRPC_PORT = 50051
 DEFAULT_REST_PORT = 8001
 DEFAULT_SHUTDOWN_GRACE_S = 10.0
@@ -20,6 +22,16 @@ DEFAULT_EXCHANGE_START_WAIT_MS = 10_000
 DEFAULT_EXCHANGE_RETRY_BASE_MS = 1_000
 DEFAULT_EXCHANGE_RETRY_MAX_MS = 30_000
 _MAX_DURATION_MS = 3_600_000
+DEFAULT_PEER_RATE_LIMIT_PER_MIN = 60
+DEFAULT_USER_RATE_LIMIT_PER_MIN = 10
+DEFAULT_PREVIEW_RATE_LIMIT_PER_MIN = 120
+DEFAULT_AUTH_FAILURE_LIMIT_PER_MIN = 30
+DEFAULT_MAX_STREAMS_PER_USER = 10
+DEFAULT_REST_HEADER_TIMEOUT_S = 10.0
+DEFAULT_REST_BODY_TIMEOUT_S = 30.0
+DEFAULT_REST_MAX_BODY_BYTES = 1024 * 1024
+_MAX_PER_MIN = 1_000_000
+_MAX_BODY_BYTES = 64 * 1024 * 1024
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
 _ORDERLY_CREDENTIAL_VARS = ("ORDERLY_ACCOUNT_ID", "ORDERLY_KEY", "ORDERLY_SECRET")
@@ -71,6 +83,23 @@ class Settings:
     exchange_retry_base_ms: int = DEFAULT_EXCHANGE_RETRY_BASE_MS
     exchange_retry_max_ms: int = DEFAULT_EXCHANGE_RETRY_MAX_MS
     exchange_connect_timeout_ms: int | None = None
+    # Who may tell the gRPC server a call's client address (x-forwarded-for): the REST shim of this
+    # process always (it proves itself with a per-process secret), and the proxies listed here,
+    # addresses or networks, e.g. a shim run as its own process (server.api.forwarding).
+    trusted_proxies: tuple[str, ...] = ()
+    # Per-address and per-wallet limits per minute (server.auth.rate_limits): StartGrid, StopGrid and
+    # RegisterAccount per address and per wallet, PreviewGrid per address, failed authentications
+    # per address.
+    peer_rate_limit_per_min: int = DEFAULT_PEER_RATE_LIMIT_PER_MIN
+    user_rate_limit_per_min: int = DEFAULT_USER_RATE_LIMIT_PER_MIN
+    preview_rate_limit_per_min: int = DEFAULT_PREVIEW_RATE_LIMIT_PER_MIN
+    auth_failure_limit_per_min: int = DEFAULT_AUTH_FAILURE_LIMIT_PER_MIN
+    # Concurrent WatchFills streams of one wallet on this process.
+    max_streams_per_user: int = DEFAULT_MAX_STREAMS_PER_USER
+    # The REST shim's protection from slow and large requests (server.rest.limits).
+    rest_header_timeout_s: float = DEFAULT_REST_HEADER_TIMEOUT_S
+    rest_body_timeout_s: float = DEFAULT_REST_BODY_TIMEOUT_S
+    rest_max_body_bytes: int = DEFAULT_REST_MAX_BODY_BYTES
 
     @property
     def use_simulator(self) -> bool:
@@ -136,6 +165,31 @@ class Settings:
             exchange_retry_max_ms=retry_max_ms,
             exchange_connect_timeout_ms=_parsed(
                 env, "GRID_EXCHANGE_CONNECT_TIMEOUT_MS", _positive_duration_ms, None
+            ),
+            trusted_proxies=_parsed(env, "GRID_TRUSTED_PROXIES", parse_trusted_proxies, ()),
+            peer_rate_limit_per_min=_parsed(
+                env, "GRID_RATE_LIMIT_PEER_PER_MIN", _per_min, DEFAULT_PEER_RATE_LIMIT_PER_MIN
+            ),
+            user_rate_limit_per_min=_parsed(
+                env, "GRID_RATE_LIMIT_USER_PER_MIN", _per_min, DEFAULT_USER_RATE_LIMIT_PER_MIN
+            ),
+            preview_rate_limit_per_min=_parsed(
+                env, "GRID_RATE_LIMIT_PREVIEW_PER_MIN", _per_min, DEFAULT_PREVIEW_RATE_LIMIT_PER_MIN
+            ),
+            auth_failure_limit_per_min=_parsed(
+                env, "GRID_RATE_LIMIT_AUTH_FAILURES_PER_MIN", _per_min, DEFAULT_AUTH_FAILURE_LIMIT_PER_MIN
+            ),
+            max_streams_per_user=_parsed(
+                env, "GRID_MAX_STREAMS_PER_USER", _stream_count, DEFAULT_MAX_STREAMS_PER_USER
+            ),
+            rest_header_timeout_s=_parsed(
+                env, "GRID_REST_HEADER_TIMEOUT_S", _timeout_s, DEFAULT_REST_HEADER_TIMEOUT_S
+            ),
+            rest_body_timeout_s=_parsed(
+                env, "GRID_REST_BODY_TIMEOUT_S", _timeout_s, DEFAULT_REST_BODY_TIMEOUT_S
+            ),
+            rest_max_body_bytes=_parsed(
+                env, "GRID_REST_MAX_BODY_BYTES", _body_bytes, DEFAULT_REST_MAX_BODY_BYTES
             ),
         )
 
@@ -203,6 +257,34 @@ def _positive_duration_ms(text: str) -> int:
     value = _duration_ms(text)
     if value == 0:
         raise ValueError("must be a positive number of milliseconds, got '0'")
+    return value
+
+
+def _bounded_int(text: str, low: int, high: int, unit: str) -> int:
+    if not text.isdigit() or not low <= int(text) <= high:
+        raise ValueError(f"must be an integer number of {unit} in [{low}, {high}], got {text!r}")
+    return int(text)
+
+
+def _per_min(text: str) -> int:
+    return _bounded_int(text, 1, _MAX_PER_MIN, "calls per minute")
+
+
+def _stream_count(text: str) -> int:
+    return _bounded_int(text, 1, 10_000, "streams")
+
+
+def _body_bytes(text: str) -> int:
+    return _bounded_int(text, 1024, _MAX_BODY_BYTES, "bytes")
+
+
+def _timeout_s(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"must be a number of seconds, got {text!r}") from None
+    if not 0.1 <= value <= 3600:  # NaN fails this too
+        raise ValueError(f"must be between 0.1 and 3600 seconds, got {text!r}")
     return value
 
 

@@ -1,2 +1,3 @@
-"""The API edge's pure parts: domain error reasons and their wire statuses, and the REST route table
-read from the protos' google.api.http annotations."""
+"""The API edge's pure parts: domain error reasons and their wire statuses, the REST route table
+read from the protos' google.api.http annotations, and which client a call behind the REST shim
+comes from (forwarding)."""

@@ -2,31 +2,36 @@
 
     user = await gate.authenticate("StopGrid", request, context)
 
-It counts the call against the client address (RESOURCE_EXHAUSTED past the per-peer limit), verifies
-the auth block (from the message or the x-user-* metadata; the operator token only for the listings),
-then counts it against the verified user. `build_auth` assembles the gate and the account registry
+It refuses a client address that failed to authenticate too often, counts the call against the
+client address (RESOURCE_EXHAUSTED past the per-peer limit), verifies the auth block (from the
+message or the x-user-* metadata; the operator token only for the listings), counts a failure
+against the address, then counts the call against the verified user. The client address is the
+gRPC peer's, or the one the REST shim forwarded when the call provably comes from it
+(server.api.forwarding). `build_auth` assembles the gate, the stream cap and the account registry
 from the configuration values.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import grpc
 from google.protobuf.message import Message
 from orderly_grid.signing import DEFAULT_DOMAIN
 
 from server.api.errors import DomainError, ErrorReason
+from server.api.forwarding import ClientAddresses
 from server.auth.accounts import AccountRegistry, AccountStore
 from server.auth.rate_limits import (
     DEFAULT_TRUSTED_PROXIES,
     RateLimiter,
     RateLimitPolicy,
     RateLimitStore,
-    client_address,
 )
 from server.auth.secrets import SecretBox
+from server.auth.stream_limits import DEFAULT_MAX_STREAMS_PER_USER, StreamLimiter
 from server.auth.verifier import DEFAULT_WINDOW_MS, AuthenticatedUser, AuthVerifier, NonceStore
 
 # The read-only listings the operator token may call for everyone.
@@ -53,24 +58,36 @@ class AuthGate:
         limiter: RateLimiter,
         *,
         trusted_proxies: Iterable[str] = DEFAULT_TRUSTED_PROXIES,
+        proxy_token: str | None = None,
         operator_actions: Iterable[str] = OPERATOR_ACTIONS,
     ) -> None:
         self.verifier = verifier
         self.limiter = limiter
-        self._trusted_proxies = tuple(trusted_proxies)
+        self._addresses = ClientAddresses(trusted_proxies, proxy_token)
         self._operator_actions = frozenset(operator_actions)
 
     async def authenticate(self, action: str, request: Message, context: CallContext) -> AuthenticatedUser:
         """The verified caller of `action` (the RPC method name), or a DomainError."""
-        metadata: tuple[tuple[str, str | bytes], ...] = tuple(
-            (str(key), value) for key, value in context.invocation_metadata() or ()
-        )
-        await self.limiter.check_peer(action, client_address(context.peer(), metadata, self._trusted_proxies))
-        user = await self.verifier.verify(
-            action, request, metadata, allow_operator=action in self._operator_actions
-        )
+        metadata = _metadata_of(context)
+        peer = self._addresses.of_call(context.peer(), metadata)
+        self.limiter.check_auth_failures(action, peer)
+        await self.limiter.check_peer(action, peer)
+        try:
+            user = await self.verifier.verify(
+                action, request, metadata, allow_operator=action in self._operator_actions
+            )
+        except DomainError as exc:
+            if exc.code == grpc.StatusCode.UNAUTHENTICATED:
+                await self.limiter.count_auth_failure(action, peer)
+            raise
         await self.limiter.check_user(action, user.user_id)
         return user
+
+    async def limit_anonymous(self, action: str, context: CallContext) -> None:
+        """The per-address limits of a call that needs no signature (PreviewGrid)."""
+        peer = self._addresses.of_call(context.peer(), _metadata_of(context))
+        self.limiter.check_auth_failures(action, peer)
+        await self.limiter.check_peer(action, peer)
 
     async def authenticate_user_id(self, action: str, request: Message, context: CallContext) -> str:
         """`authenticate` for the RPCs that act for one wallet only (StartGrid, StopGrid, GetGrid,
@@ -84,10 +101,15 @@ class AuthGate:
         return user.user_id
 
 
+def _metadata_of(context: CallContext) -> tuple[tuple[str, str | bytes], ...]:
+    return tuple((str(key), value) for key, value in context.invocation_metadata() or ())
+
+
 @dataclass(frozen=True, slots=True)
 class AuthComponents:
     gate: AuthGate
     accounts: AccountRegistry
+    streams: StreamLimiter = field(default_factory=StreamLimiter)
 
 
 def build_auth(
@@ -101,10 +123,14 @@ def build_auth(
     window_ms: int = DEFAULT_WINDOW_MS,
     policy: RateLimitPolicy | None = None,
     trusted_proxies: Iterable[str] = DEFAULT_TRUSTED_PROXIES,
+    proxy_token: str | None = None,
+    max_streams_per_user: int = DEFAULT_MAX_STREAMS_PER_USER,
 ) -> AuthComponents:
-    """The gate and the account registry from configuration: GRID_LEGACY_AUTH (`legacy_enabled`),
-    GRID_OPERATOR_TOKEN, GRID_MASTER_KEY (unset: RegisterAccount is refused). A malformed master key
-    raises SecretBoxError naming the variable, so the server fails at start-up, not per request."""
+    """The gate, the stream cap and the account registry from configuration: GRID_LEGACY_AUTH
+    (`legacy_enabled`), GRID_OPERATOR_TOKEN, GRID_MASTER_KEY (unset: RegisterAccount is refused),
+    GRID_TRUSTED_PROXIES, GRID_MAX_STREAMS_PER_USER; `proxy_token` is the secret of this process's
+    REST shim. A malformed master key raises SecretBoxError naming the variable, so the server
+    fails at start-up, not per request."""
     verifier = AuthVerifier(
         store,
         clock_ms=clock_ms,
@@ -115,4 +141,5 @@ def build_auth(
     )
     limiter = RateLimiter(store, clock_ms=clock_ms, policy=policy)
     registry = AccountRegistry(store, SecretBox.from_setting(master_key), clock_ms=clock_ms)
-    return AuthComponents(AuthGate(verifier, limiter, trusted_proxies=trusted_proxies), registry)
+    gate = AuthGate(verifier, limiter, trusted_proxies=trusted_proxies, proxy_token=proxy_token)
+    return AuthComponents(gate, registry, StreamLimiter(max_streams_per_user))

@@ -2,7 +2,8 @@
 
 The checks run in this order, each failing with a DomainError that names the field:
 1. the auth block is present (in the message's `user_auth`, else in the `x-user-*` gRPC metadata)
-   and well-formed: UNAUTHENTICATED;
+   and well-formed, the signature in its one accepted form (v 27/28 or 0/1, low s as EIP-2 has it):
+   UNAUTHENTICATED;
 2. `timestamp` within +-window of the server's clock (stale and future alike): SIGNATURE_EXPIRED;
 3. the address recovered from the signature over the text `orderly_grid.signing.build_auth_message`
    builds (action, domain, user, digest of the request's parameters, timestamp, nonce) equals
@@ -30,6 +31,7 @@ from orderly_grid.signing import (
     build_auth_message,
     build_legacy_message,
     canonical_params_digest,
+    signature_form_problem,
 )
 
 from server.api.errors import DomainError, ErrorReason
@@ -127,6 +129,9 @@ def parse_auth_block(request: Message, metadata: Metadata | None = None) -> Auth
         raise _unauthenticated("signature", "is required")
     if not _SIGNATURE.fullmatch(signature):
         raise _unauthenticated("signature", "must be 0x followed by 130 hex digits (65 bytes)")
+    problem = signature_form_problem(signature)
+    if problem is not None:  # the other spellings of a valid signature (EIP-155 v, high s)
+        raise _unauthenticated("signature", problem)
     if isinstance(timestamp, str):
         if not _DIGITS.fullmatch(timestamp):
             raise _unauthenticated("timestamp", "must be an integer of ms since the Unix epoch")

@@ -100,6 +100,7 @@ def parse_symbol_info(row: Payload) -> SymbolInfo:
     symbol = str(row.get("symbol") or "")
     if not symbol:
         raise ProtocolError("symbol: missing in /v1/public/info row")
+    price_scope = to_decimal(row.get("price_scope"), "price_scope", Decimal("0.4"))
     rules = MarketRules(
         symbol=symbol,
         quote_tick=to_decimal(row.get("quote_tick"), "quote_tick"),
@@ -109,13 +110,14 @@ def parse_symbol_info(row: Payload) -> SymbolInfo:
         min_notional=to_decimal(row.get("min_notional"), "min_notional", Decimal(0)),
         quote_min=to_decimal(row.get("quote_min"), "quote_min", Decimal(0)),
         quote_max=to_decimal(row.get("quote_max"), "quote_max", Decimal(0)),
+        price_scope=price_scope,
     )
     broker_id = row.get("broker_id")
     return SymbolInfo(
         rules=rules,
         status=str(row.get("status") or "ACTIVE"),
         price_range=to_decimal(row.get("price_range"), "price_range", Decimal("0.03")),
-        price_scope=to_decimal(row.get("price_scope"), "price_scope", Decimal("0.4")),
+        price_scope=price_scope,
         broker_id=str(broker_id) if broker_id else None,
     )
 

@@ -22,12 +22,15 @@ from google.protobuf import message_factory
 from google.protobuf.descriptor import MethodDescriptor, ServiceDescriptor
 from google.protobuf.message import Message
 
-from server.api.errors import DomainError
+from server.api.errors import DomainError, ErrorReason, FieldViolation
+from server.api.forwarding import FORWARDED_FOR_KEY, PROXY_TOKEN_KEY, SHIM_OWNED_METADATA
 from server.api.http_rules import API_SERVICES, HttpRoute, routes_for_services
 from server.api.status import rest_error_envelope
 from server.grpc_server import REQUEST_ID_KEY, request_id_from_metadata
 from server.logs import get_logger
 from server.rest.binding import build_request
+from server.rest.encoding import decode_body
+from server.rest.limits import DEFAULT_BODY_TIMEOUT_S, body_limits, expect_handler
 from server.rest.openapi import openapi_document
 from server.rest.rendering import (
     REQUEST_ID_HEADER,
@@ -56,6 +59,8 @@ RESPONSE_STATUS: dict[str, ResponseStatus] = {
 }
 
 STREAM_TASKS: web.AppKey[set[asyncio.Task[Any]]] = web.AppKey("stream_tasks")
+MAX_BODY_BYTES: web.AppKey[int] = web.AppKey("max_body_bytes")
+PROXY_TOKEN: web.AppKey[str | None] = web.AppKey("proxy_token")
 _METADATA_KEY = re.compile(r"[a-z0-9][a-z0-9_.-]*")
 _log = get_logger(__name__)
 
@@ -77,7 +82,10 @@ def request_id_of(request: web.Request) -> str:
 
 def forwarded_metadata(request: web.Request, request_id: str) -> tuple[tuple[str, str], ...]:
     """gRPC metadata for the call: the request id, `authorization`, grpc-gateway's
-    `Grpc-Metadata-<key>` headers, and the client address in `x-forwarded-for`."""
+    `Grpc-Metadata-<key>` headers, and the shim's own entries (server.api.forwarding): the address
+    it saw connect in `x-forwarded-for` and, when it runs in the gRPC server's process, the secret
+    that makes the server believe it. The client cannot set either: its `X-Forwarded-For` header is
+    ignored and its `Grpc-Metadata-` headers for those keys are dropped."""
     metadata: list[tuple[str, str]] = [(REQUEST_ID_KEY, request_id)]
     for name, value in request.headers.items():
         lowered = name.lower()
@@ -90,18 +98,40 @@ def forwarded_metadata(request: web.Request, request_id: str) -> tuple[tuple[str
         if (
             _METADATA_KEY.fullmatch(key)
             and not key.endswith("-bin")
+            and key not in SHIM_OWNED_METADATA
             and value.isascii()
             and value.isprintable()
         ):
             metadata.append((key, value))
-    forwarded = [v for v in (request.headers.get("X-Forwarded-For"), request.remote) if v]
-    if forwarded and all(v.isascii() and v.isprintable() for v in forwarded):
-        metadata.append(("x-forwarded-for", ", ".join(forwarded)))
+    # The connection's address, as the socket reports it (never empty: the server then counts the
+    # call as the shim's own rather than as anyone the client might name).
+    metadata.append((FORWARDED_FOR_KEY, request.remote or "unknown"))
+    token = request.app.get(PROXY_TOKEN)
+    if token:
+        metadata.append((PROXY_TOKEN_KEY, token))
     return tuple(metadata)
 
 
+async def _read_body(request: web.Request) -> bytes:
+    """The body, decoded by its Content-Encoding (server.rest.encoding; the shim's server leaves
+    bodies as sent); a body that is not what its encoding claims (gzip that is not gzip, ...) is a
+    400 naming the encoding."""
+    try:
+        raw = await request.read()
+    except web.RequestPayloadError as exc:  # a server that decodes itself, or a broken transfer
+        encoding = request.headers.get("Content-Encoding", "")
+        if encoding and len(encoding) <= 32 and encoding.isascii() and encoding.isprintable():
+            message = f"request body is not valid {encoding} data, as its Content-Encoding says"
+        else:
+            message = "request body cannot be read: " + type(exc.__cause__ or exc).__name__
+        raise DomainError(
+            ErrorReason.INVALID_ARGUMENT, message, field_violations=[FieldViolation("body", message)]
+        ) from None
+    return decode_body(raw, request.headers.get("Content-Encoding", ""), request.app[MAX_BODY_BYTES])
+
+
 async def _bound_request(binding: _RouteBinding, request: web.Request) -> Message:
-    body = await request.read() if binding.route.body else None
+    body = await _read_body(request) if binding.route.body else None
     return build_request(
         binding.route, binding.method.input_type, request.match_info, request.query.items(), body
     )
@@ -240,11 +270,19 @@ def build_rest_app(
     services: Sequence[ServiceDescriptor] = API_SERVICES,
     deadline_s: float | None = DEFAULT_DEADLINE_S,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    body_timeout_s: float | None = DEFAULT_BODY_TIMEOUT_S,
+    proxy_token: str | None = None,
 ) -> web.Application:
     """The REST application for `services`' http rules, calling them over `channel`. Run it with
-    handler cancellation on (as `RestShim` does) so that a client leaving cancels its gRPC call."""
-    app = web.Application(middlewares=[_error_envelope], client_max_size=max_body_bytes)
+    handler cancellation on (as `RestShim` does) so that a client leaving cancels its gRPC call, and
+    with `auto_decompress=False` (as `RestShim` does): the app decodes Content-Encoding itself."""
+    app = web.Application(
+        middlewares=[_error_envelope, body_limits(max_body_bytes, body_timeout_s)],
+        client_max_size=max_body_bytes,
+    )
+    app[PROXY_TOKEN] = proxy_token  # set only when the channel leads to this process's own server
     app[STREAM_TASKS] = set()
+    app[MAX_BODY_BYTES] = max_body_bytes
     app.on_shutdown.append(_cancel_streams)
     methods = _method_index(services)
     routes = routes_for_services(services)
@@ -256,7 +294,9 @@ def build_rest_app(
             if route.server_streaming
             else _unary_handler(binding, channel, deadline_s)
         )
-        app.router.add_route(route.method, route.path_template, handler)
+        app.router.add_route(
+            route.method, route.path_template, handler, expect_handler=expect_handler(max_body_bytes)
+        )
     document = openapi_document(routes, methods)
 
     async def openapi(request: web.Request) -> web.StreamResponse:

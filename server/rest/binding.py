@@ -52,6 +52,8 @@ def bad_field(field: str, rule: str) -> DomainError:
 
 
 MAX_JSON_DEPTH = 32  # far deeper than any request of the API; a parser never recurses past it
+MAX_INT_DIGITS = 21  # a sign and the 20 digits of the largest uint64
+_INTEGER_LIMIT = 2**64
 
 
 def json_depth_exceeds(raw: bytes, limit: int) -> bool:
@@ -89,13 +91,20 @@ def parse_json_body(raw: bytes) -> Any:
     if json_depth_exceeds(raw, MAX_JSON_DEPTH):
         raise _bad_body(f"request body nests arrays and objects deeper than {MAX_JSON_DEPTH} levels")
     try:
-        return json.loads(raw, parse_float=Decimal)
+        return json.loads(raw, parse_float=Decimal, parse_int=_parse_int)
     except UnicodeDecodeError:
         raise _bad_body("request body must be UTF-8 JSON") from None
     except json.JSONDecodeError as exc:
         raise _bad_body(
             f"request body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
         ) from None
+
+
+def _parse_int(text: str) -> int | Decimal:
+    """A JSON integer: a Python int when it could fit a proto integer field, else an exact Decimal
+    (int() refuses more than 4300 digits, and no field takes more than 20), which the field's own
+    check then refuses by name."""
+    return int(text) if len(text) <= MAX_INT_DIGITS else Decimal(text)
 
 
 def _bad_body(message: str) -> DomainError:
@@ -169,7 +178,11 @@ def _normalize_value(field: FieldDescriptor, value: Any, name: str) -> Any:
     if isinstance(value, Decimal):
         if field.type in _FLOAT_TYPES:
             return float(value)
-        if field.type in _INTEGER_TYPES and value == value.to_integral_value():
+        if (
+            field.type in _INTEGER_TYPES
+            and value.copy_abs() < _INTEGER_LIMIT
+            and value == value.to_integral_value()
+        ):
             return int(value)
         raise bad_field(name, field_rule(field))
     return value

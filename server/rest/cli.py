@@ -26,7 +26,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 async def serve_rest(settings: Settings, grpc_target: str) -> None:
-    shim = RestShim(grpc_target=grpc_target)
+    # The gRPC server believes this shim's x-forwarded-for only if its GRID_TRUSTED_PROXIES lists
+    # this process's address (server.api.forwarding).
+    shim = RestShim(
+        grpc_target=grpc_target,
+        header_timeout_s=settings.rest_header_timeout_s,
+        body_timeout_s=settings.rest_body_timeout_s,
+        max_body_bytes=settings.rest_max_body_bytes,
+    )
     stop = stop_on_signals()
     port = await shim.start(settings.rest_host, settings.rest_port)
     print(f"orderly-grid REST on http://{settings.rest_host}:{port} -> gRPC {grpc_target}", flush=True)

@@ -9,6 +9,7 @@ from aiohttp import web
 
 from server.logs import get_logger
 from server.rest.app import DEFAULT_DEADLINE_S, build_rest_app
+from server.rest.limits import DEFAULT_HEADER_TIMEOUT_S, runner_options
 
 DEFAULT_SHUTDOWN_TIMEOUT_S = 5.0
 
@@ -17,7 +18,10 @@ _log = get_logger(__name__)
 
 class RestShim:
     """The REST application behind an aiohttp runner. Give it a channel (the shim then only borrows
-    it) or a `grpc_target` such as "127.0.0.1:50051" (it opens and closes its own channel)."""
+    it) or a `grpc_target` such as "127.0.0.1:50051" (it opens and closes its own channel).
+    `header_timeout_s` bounds how long a connection may take to send a request head; `app_options`
+    go to `build_rest_app` (max_body_bytes, body_timeout_s, proxy_token: see server.rest.limits and
+    server.api.forwarding)."""
 
     def __init__(
         self,
@@ -26,6 +30,7 @@ class RestShim:
         grpc_target: str | None = None,
         deadline_s: float | None = DEFAULT_DEADLINE_S,
         shutdown_timeout_s: float = DEFAULT_SHUTDOWN_TIMEOUT_S,
+        header_timeout_s: float = DEFAULT_HEADER_TIMEOUT_S,
         **app_options: Any,
     ) -> None:
         if (channel is None) == (grpc_target is None):
@@ -35,6 +40,7 @@ class RestShim:
         self._owned_channel: grpc.aio.Channel | None = None
         self._deadline_s = deadline_s
         self._shutdown_timeout_s = shutdown_timeout_s
+        self._header_timeout_s = header_timeout_s
         self._app_options = app_options
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
@@ -49,8 +55,14 @@ class RestShim:
             channel = self._owned_channel = grpc.aio.insecure_channel(self._grpc_target)
         app = build_rest_app(channel, deadline_s=self._deadline_s, **self._app_options)
         # handler_cancellation: a client that disconnects cancels its handler, and so its gRPC call.
+        # auto_decompress off: the app decodes Content-Encoding itself (server.rest.encoding).
         runner = web.AppRunner(
-            app, handler_cancellation=True, access_log=None, shutdown_timeout=self._shutdown_timeout_s
+            app,
+            handler_cancellation=True,
+            access_log=None,
+            shutdown_timeout=self._shutdown_timeout_s,
+            auto_decompress=False,
+            **runner_options(self._header_timeout_s),  # slow request heads, no lingering close
         )
         await runner.setup()
         try:

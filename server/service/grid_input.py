@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from engine import Direction, GridConfig, GridConfigError, GridType
-from engine.config import config_violations
+from engine.config import config_violations, decimal_digits_rule
 from server.api.errors import DomainError, ErrorReason, FieldViolation
 
 API_FIELD_NAMES = {"lower_price": "lower_bound", "upper_price": "upper_bound", "session_key": "ticker"}
 MAX_TICKER_LENGTH = 64
+MAX_DECIMAL_TEXT_LENGTH = 40
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,13 +38,23 @@ class GridConfigInput:
     stop_loss_price: str = ""
     take_profit_price: str = ""
     close_position_on_stop: bool = False
+    price_tolerance: str = ""  # "" = the server's default (server.service.price_guard)
 
 
 def _decimal(name: str, text: str, violations: list[FieldViolation], *, required: bool) -> Decimal | None:
+    """The field's value, or None with a violation appended. Every decimal field keeps the same
+    limits (documented in the protos and the README): at most MAX_DECIMAL_TEXT_LENGTH characters,
+    finite, and at most 12 digits before and 12 after the decimal point (engine.config)."""
     stripped = text.strip()
     if not stripped:
         if required:
             violations.append(FieldViolation(name, 'is required (a decimal string such as "42500.5")'))
+        return None
+    if len(stripped) > MAX_DECIMAL_TEXT_LENGTH:
+        rule = (
+            f"must be a decimal string of at most {MAX_DECIMAL_TEXT_LENGTH} characters, got {len(stripped)}"
+        )
+        violations.append(FieldViolation(name, rule))
         return None
     try:
         value = Decimal(stripped)
@@ -52,6 +63,10 @@ def _decimal(name: str, text: str, violations: list[FieldViolation], *, required
         return None
     if not value.is_finite():
         violations.append(FieldViolation(name, f"must be a finite decimal, got {text!r}"))
+        return None
+    digits_rule = decimal_digits_rule(value)
+    if digits_rule is not None:
+        violations.append(FieldViolation(name, digits_rule))
         return None
     return value
 
@@ -65,19 +80,22 @@ def check_ticker(ticker: str) -> str:
     return text
 
 
-def to_engine_config(source: GridConfigInput, session_key: str, symbol: str) -> GridConfig:
-    """The engine config for `source`, or DomainError INVALID_ARGUMENT listing every bad field."""
+def to_engine_config(
+    source: GridConfigInput, session_key: str, symbol: str, mark_price: Decimal | None = None
+) -> GridConfig:
+    """The engine config for `source`, laid out around `mark_price` (the venue's live mark; None:
+    around the request's current_price), or DomainError INVALID_ARGUMENT listing every bad field."""
     violations: list[FieldViolation] = []
     if source.direction is None:
         violations.append(FieldViolation("direction", "is required: LONG, SHORT or BOTH"))
     grid_type = source.grid_type or GridType.ARITHMETIC
     decimals = {
         name: _decimal(name, getattr(source, name), violations, required=True)
-        for name in ("current_price", "upper_bound", "lower_bound", "total_margin")
+        for name in ("upper_bound", "lower_bound", "total_margin")
     }
     optional = {
         name: _decimal(name, getattr(source, name), violations, required=False)
-        for name in ("grid_ratio", "trigger_price", "stop_loss_price", "take_profit_price")
+        for name in ("current_price", "grid_ratio", "trigger_price", "stop_loss_price", "take_profit_price")
     }
     if violations:
         raise invalid(violations)
@@ -88,7 +106,7 @@ def to_engine_config(source: GridConfigInput, session_key: str, symbol: str) -> 
         lower_price=decimals["lower_bound"] or Decimal(0),
         upper_price=decimals["upper_bound"] or Decimal(0),
         grid_levels=source.grid_levels,
-        current_price=decimals["current_price"] or Decimal(0),
+        current_price=mark_price if mark_price is not None else optional["current_price"] or Decimal(0),
         total_margin=decimals["total_margin"] or Decimal(0),
         grid_type=grid_type,
         grid_ratio=optional["grid_ratio"] if grid_type is GridType.GEOMETRIC else None,
@@ -100,8 +118,20 @@ def to_engine_config(source: GridConfigInput, session_key: str, symbol: str) -> 
     )
     own = config_violations(config)
     if own:
-        raise invalid([FieldViolation(API_FIELD_NAMES.get(f, f), rule) for f, rule in own])
+        raise invalid([_api_violation(f, rule, config, mark_price) for f, rule in own])
     return config
+
+
+def _api_violation(field: str, rule: str, config: GridConfig, mark_price: Decimal | None) -> FieldViolation:
+    if field == "current_price" and mark_price is not None:
+        # The mark, not the client's price, is outside the bounds: the bound on that side is wrong.
+        bound = "upper_bound" if mark_price > config.upper_price else "lower_bound"
+        return FieldViolation(
+            bound,
+            f"the bounds [{config.lower_price}, {config.upper_price}] must contain the venue's mark "
+            f"price {mark_price}: the grid is laid out around it",
+        )
+    return FieldViolation(API_FIELD_NAMES.get(field, field), rule)
 
 
 def invalid(
@@ -135,4 +165,5 @@ def input_to_dict(source: GridConfigInput) -> dict[str, object]:
         "stop_loss_price": source.stop_loss_price,
         "take_profit_price": source.take_profit_price,
         "close_position_on_stop": source.close_position_on_stop,
+        "price_tolerance": source.price_tolerance,
     }

@@ -17,6 +17,7 @@ import structlog
 
 from engine import (
     Command,
+    GridConfig,
     GridConfigError,
     MarketRules,
     SessionState,
@@ -24,6 +25,7 @@ from engine import (
     preview,
     start,
 )
+from engine.lines import round_to_tick
 from server.api.errors import DomainError, ErrorReason
 from server.exchange import Exchange, ExchangeError, SymbolError
 from server.metrics import ServiceMetrics
@@ -47,6 +49,7 @@ from server.service.grid_input import (
     to_engine_config,
 )
 from server.service.held_sessions import HeldSessions
+from server.service.price_guard import check_current_price, price_tolerance
 from server.service.resume import (
     VENUE_INSTANCE_KEY,
     record_failed_resume,
@@ -74,6 +77,7 @@ from server.store import (
     Store,
     StoreError,
 )
+from server.store.args import MAX_SEQ
 
 log = structlog.get_logger(__name__)
 
@@ -267,7 +271,7 @@ class GridService:
         now_ms = self.now_ms()
         # The prefix of the client_order_ids hashes the session key: a new run of the same session id
         # gets ids that never collide with an old run's leftovers.
-        config = to_engine_config(source, f"{session_id}@{now_ms}", symbol)
+        config = await self._config_at_mark(source, f"{session_id}@{now_ms}", rules)
         try:
             state, commands = start(config, rules)
         except GridConfigError as exc:
@@ -367,6 +371,21 @@ class GridService:
         await opened
         log.info("grid_started", symbol=symbol, orders=len(commands))
         return self._view(runner.record, runner)
+
+    async def _config_at_mark(
+        self, source: GridConfigInput, session_key: str, rules: MarketRules
+    ) -> GridConfig:
+        """The engine config laid out around the venue's live mark price, after the request's own
+        checks and the check of its current_price against the mark (server.service.price_guard)."""
+        tolerance = price_tolerance(source.price_tolerance)
+        symbol = rules.symbol
+        try:  # on the symbol's tick: the mark is the config's price and follows the config's rules
+            mark = round_to_tick(await self.exchange.get_mark_price(symbol), rules.quote_tick)
+        except ExchangeError as exc:
+            raise exchange_error(exc) from exc
+        config = to_engine_config(source, session_key, symbol, mark)  # every field's own checks
+        check_current_price(source.current_price, mark, tolerance)
+        return config
 
     async def _symbol_rules(self, ticker: str) -> tuple[str, MarketRules]:
         try:
@@ -476,12 +495,14 @@ class GridService:
     async def preview_grid(self, source: GridConfigInput) -> PreviewView:
         ticker = check_ticker(source.ticker)
         symbol, rules = await self._symbol_rules(ticker)
-        config = to_engine_config(source, "preview", symbol)
+        config = await self._config_at_mark(source, "preview", rules)
         try:
             result = preview(config, rules)
         except GridConfigError as exc:
             raise market_params_error(exc) from None
-        return PreviewView(symbol, result, rules, config.leverage, config.maker_fee_rate)
+        return PreviewView(
+            symbol, result, rules, config.leverage, config.maker_fee_rate, config.current_price
+        )
 
     async def watch_fills(
         self, user_id: str, session_id: str, after_seq: int
@@ -489,8 +510,8 @@ class GridService:
         """The stream of WatchFills (see server.service.fill_stream): the checks run at once, the
         stream is what the returned iterator yields."""
         self._check_open()
-        if after_seq < 0:
-            raise DomainError.invalid_field("after_seq", "must be >= 0")
+        if not 0 <= after_seq <= MAX_SEQ:  # seqs are int64 in both stores (SQLite INTEGER, BSON long)
+            raise DomainError.invalid_field("after_seq", f"must be from 0 to {MAX_SEQ}, got {after_seq}")
         symbols: dict[str, str] = {}
         if session_id:
             record = await self._owned_session(session_id, user_id)

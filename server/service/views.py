@@ -126,6 +126,15 @@ class PreviewView:
     rules: MarketRules
     leverage: int
     fee_rate: Decimal
+    mark_price: Decimal
+
+    @property
+    def min_order_price(self) -> Decimal:
+        return self.rules.order_price_window(self.mark_price)[0]
+
+    @property
+    def max_order_price(self) -> Decimal:
+        return self.rules.order_price_window(self.mark_price)[1]
 
     @property
     def order_notional(self) -> Decimal:

@@ -12,6 +12,7 @@ from server.store.records import check_ms as check_ms
 from server.store.records import check_text as check_text
 
 MAX_FILL_LIMIT = 10_000
+MAX_SEQ = 2**63 - 1  # seqs are signed 64-bit integers in both backends (SQLite INTEGER, BSON int64)
 MAX_PAGE_SIZE = 1000
 MAX_TIME_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z, the last instant a BSON date can show
 
@@ -40,8 +41,8 @@ def check_page_size(page_size: int) -> None:
 
 
 def check_fill_window(after_seq: int, limit: int) -> None:
-    if not isinstance(after_seq, int) or after_seq < 0:
-        raise InvalidRecord("after_seq", "must be a non-negative integer")
+    if not isinstance(after_seq, int) or not 0 <= after_seq <= MAX_SEQ:
+        raise InvalidRecord("after_seq", f"must be an integer from 0 to {MAX_SEQ}")
     if not isinstance(limit, int) or not 1 <= limit <= MAX_FILL_LIMIT:
         raise InvalidRecord("limit", f"must be an integer from 1 to {MAX_FILL_LIMIT}")
 

@@ -73,8 +73,16 @@ async def test_garbage_of_the_right_shape_is_an_invalid_signature_not_an_interna
     verifier: AuthVerifier,
 ) -> None:
     request = signed(start_request(), "StartGrid")
-    request.user_auth.signature = "0x" + "ff" * 65  # type: ignore[attr-defined]
+    # r beyond the curve order, a low s and v = 27: the accepted form, but no signature at all.
+    request.user_auth.signature = "0x" + "ff" * 32 + "7f" * 32 + "1b"  # type: ignore[attr-defined]
     assert (await rejected(verifier, "StartGrid", request)).reason == ErrorReason.INVALID_SIGNATURE
+    # All ones is not even the accepted form (v = 255, high s): refused before recovery.
+    request.user_auth.signature = "0x" + "ff" * 65  # type: ignore[attr-defined]
+    error = await rejected(verifier, "StartGrid", request)
+    assert (error.reason, error.field_violations[0].field) == (
+        ErrorReason.UNAUTHENTICATED,
+        "user_auth.signature",
+    )
 
 
 async def test_a_signature_by_another_wallet_is_rejected_without_revealing_the_signer(

@@ -2,7 +2,8 @@
 
 The venue is a deliberately simple matching model (it is not the project's exchange simulator): it
 rests LIMIT orders, fills every resting order the price reaches (nearest first, optionally split into
-several trades), fills an order placed across the price at once, and answers cancels.
+several trades), fills a LIMIT order placed across the price at once but cancels a POST_ONLY one (as
+Orderly does: accepted, then cancelled), reports the mark after every move, and answers cancels.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from engine import (
     Event,
     GridConfig,
     MarketRules,
+    MarkPriceUpdated,
     OrderAccepted,
     OrderCancelled,
     OrderFilled,
@@ -141,7 +143,9 @@ class Venue:
         resting = RestingOrder(order, self._next_id())
         events: list[Event] = [OrderAccepted(order.client_order_id, resting.order_id)]
         assert order.price is not None
-        if self._crossed(order):
+        if self._crossed(order) and order.order_type is OrderType.POST_ONLY:
+            events.append(OrderCancelled(order.client_order_id, resting.order_id, "post-only would take"))
+        elif self._crossed(order):
             events.extend(self._trades(resting, order.price))
         else:
             self.resting[order.client_order_id] = resting
@@ -190,6 +194,7 @@ class Venue:
             del self.resting[resting.order.client_order_id]
             assert resting.order.price is not None
             events.extend(self._trades(resting, resting.order.price))
+        events.append(MarkPriceUpdated(price, self.counter))
         return events
 
 

@@ -4,6 +4,7 @@ from decimal import Decimal
 
 from engine import (
     CancelOrder,
+    MarkPriceUpdated,
     OrderAccepted,
     OrderCancelled,
     OrderRejected,
@@ -108,7 +109,8 @@ def test_fill_of_an_older_order_of_the_session_is_booked_once_and_reported() -> 
     state, placed = started()
     buy = next(order for order in placed if order.side is Side.BUY)
     index = next(i for i, cell in enumerate(state.cells) if cell.client_order_id == buy.client_order_id)
-    state, _ = step(state, OrderCancelled(buy.client_order_id, "o-old"))  # the cell re-places (PLACING)
+    state, _ = step(state, OrderCancelled(buy.client_order_id, "o-old"))  # unfilled: the cell parks
+    state, _ = step(state, MarkPriceUpdated(D("42500"), 11))  # its buy rests at this mark: placed again
     state, _ = step(state, OrderRejected(state.cells[index].client_order_id or "", "lost", -1006))
     cell = state.cells[index]
     assert cell.previous_client_order_id != buy.client_order_id

@@ -3,10 +3,12 @@ from __future__ import annotations
 from decimal import Decimal
 
 from engine import (
+    MarkPriceUpdated,
     OrderAccepted,
     OrderCancelled,
     OrderFilled,
     OrderRejected,
+    OrderType,
     PlaceOrder,
     QueryOrder,
     RecordFill,
@@ -14,6 +16,8 @@ from engine import (
     ReportAnomaly,
     SessionState,
     Side,
+    VenueOrder,
+    VenueSnapshot,
     pnl,
     start,
     step,
@@ -105,13 +109,35 @@ def test_cancel_after_partial_fill_leaves_the_cell_holding_what_filled_and_place
     assert (sell.side, sell.price, sell.quantity) == (Side.SELL, D("43000"), D("0.001"))
 
 
-def test_unrequested_cancel_without_fills_places_the_same_leg_under_a_new_id() -> None:
+def test_unrequested_cancel_without_fills_parks_the_cell_until_its_order_rests_at_the_mark() -> None:
+    """A post-only order the venue cancelled because it would have taken (the price jumped past its
+    line): placing it again at once would only be cancelled again."""
     state, orders = started()
     buy = orders[D("41000")]
-    state, commands = step(state, OrderCancelled(buy.client_order_id, "o1"))
+    state, commands = step(state, OrderCancelled(buy.client_order_id, "o1", "post-only would take"))
+    assert orders_of(commands) == []
+    assert state.parked_cells == {1}
+    state, commands = step(state, MarkPriceUpdated(D("40900"), 2))  # a buy at 41000 would still take
+    assert orders_of(commands) == []
+    state, commands = step(state, MarkPriceUpdated(D("41100"), 3))  # now it rests
     [again] = orders_of(commands)
     assert (again.side, again.price, again.quantity) == (buy.side, buy.price, buy.quantity)
+    assert again.order_type is OrderType.POST_ONLY
     assert again.client_order_id != buy.client_order_id
+    assert state.parked_cells == frozenset()
+
+
+def test_a_snapshot_does_not_place_a_parked_cell() -> None:
+    state, orders = started()
+    buy = orders[D("41000")]
+    state, _ = step(state, OrderCancelled(buy.client_order_id, "o1"))
+    rest = [o for o in orders.values() if o is not buy]
+    venue_orders = tuple(
+        VenueOrder(o.client_order_id, f"v{n}", o.side, o.price or D(0), o.quantity)
+        for n, o in enumerate(rest)
+    )
+    state, commands = step(state, VenueSnapshot(venue_orders, D(0), 50))
+    assert orders_of(commands) == []
 
 
 def test_exit_cancelled_after_partial_fill_books_the_exited_part_and_replaces_the_rest() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from decimal import Decimal
 from pathlib import Path
 
 import grpc
@@ -109,13 +110,13 @@ async def test_duplicate_session_and_other_users_are_refused(sim: RunningSimulat
 async def test_rejected_opening_orders_fail_the_start_and_leave_nothing_behind(
     sim: RunningSimulator, tmp_path: Path
 ) -> None:
-    # Around 44500 while the venue's mark is 42500: the buy at 44000 is above the venue's price range
-    # (mark + 3 %) and is rejected, while the buys at 42000/43000 and the sells are accepted.
-    request = start_request(current_price="44500", lower_bound="42000", upper_bound="46000", grid_levels=5)
+    # More margin than the account's collateral (100000 at the venue's leverage 10): the venue
+    # accepts the first orders and rejects the rest for insufficient margin.
+    request = start_request(total_margin="2000000")
     async with running_app(sim, tmp_path) as server:
         code, error = await rpc_error(server.stub.StartGrid(request))
         assert (code, error.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "ORDER_CREATION_FAILED")
-        assert "44000" in error.message or "price" in error.message
+        assert "margin" in error.message.lower()
         assert venue_orders(sim) == [], "orders of the failed start were left on the venue"
         grid = await server.get(f"{USER}_BTCUSDT")
         assert grid.status == grid_pb2.GRID_STATUS_FAILED
@@ -123,6 +124,76 @@ async def test_rejected_opening_orders_fail_the_start_and_leave_nothing_behind(
         assert list(grid.open_orders) == []
         # The failed run does not block a new start.
         assert (await server.stub.StartGrid(start_request())).grid.status == grid_pb2.GRID_STATUS_RUNNING
+
+
+async def test_a_stale_current_price_is_refused_naming_the_mark_and_places_nothing(
+    sim: RunningSimulator, tmp_path: Path
+) -> None:
+    """Issue 11: a new user's stale `--price 42650` while the mark was 43193 placed sells below the
+    market that filled at once as taker. The grid is laid out around the mark; a current_price
+    beyond the tolerance is refused."""
+    stale = start_request(current_price="44000", lower_bound="42000", upper_bound="46000", grid_levels=5)
+    async with running_app(sim, tmp_path) as server:
+        code, error = await rpc_error(server.stub.StartGrid(stale))
+        assert (code, error.reason) == (grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ARGUMENT")
+        [violation] = error.field_violations
+        assert violation.field == "current_price"
+        assert "42500" in violation.description  # the mark
+        assert venue_orders(sim) == []
+        within = start_request(current_price="44000", price_tolerance="0.05")
+        grid = (await server.stub.StartGrid(within)).grid  # 3.5 % off, inside a 5 % tolerance
+        assert grid.status == grid_pb2.GRID_STATUS_RUNNING
+        assert {o.order_type for o in venue_orders(sim)} == {"POST_ONLY"}  # a grid order never takes
+        # Laid out around the mark 42500, not the typed 44000: buys at 40000..42000, sells above.
+        prices = sorted((o.side, o.price) for o in venue_orders(sim))
+        assert prices == [
+            ("BUY", Decimal("40000")),
+            ("BUY", Decimal("41000")),
+            ("BUY", Decimal("42000")),
+            ("SELL", Decimal("44000")),
+            ("SELL", Decimal("45000")),
+        ]
+
+
+async def test_bounds_that_do_not_contain_the_mark_are_refused_at_preview_and_start(
+    sim: RunningSimulator, tmp_path: Path
+) -> None:
+    """ETH bounds 1000-1400 at a mark of about 2500 passed preview and failed half-placed."""
+    config = {"ticker": "ETHUSDT", "lower_bound": "1000", "upper_bound": "1400", "grid_levels": 5}
+    async with running_app(sim, tmp_path) as server:
+        preview = grid_service_pb2.PreviewGridRequest(
+            config=grid_pb2.GridConfig(direction=grid_pb2.DIRECTION_BOTH, total_margin="1000", **config)
+        )
+        code, error = await rpc_error(server.stub.PreviewGrid(preview))
+        assert code == grpc.StatusCode.INVALID_ARGUMENT
+        assert [v.field for v in error.field_violations] == ["upper_bound"]
+        assert "2500" in error.message
+        code, error = await rpc_error(server.stub.StartGrid(start_request(current_price="", **config)))
+        assert code == grpc.StatusCode.INVALID_ARGUMENT
+        assert [v.field for v in error.field_violations] == ["upper_bound"]
+        assert [o for o in sim.context.venue.account_orders(sim.account.account_id)] == []
+        scope = await server.stub.PreviewGrid(
+            grid_service_pb2.PreviewGridRequest(
+                config=grid_pb2.GridConfig(
+                    ticker="ETHUSDT",
+                    direction=grid_pb2.DIRECTION_BOTH,
+                    lower_bound="2000",
+                    upper_bound="3000",
+                    grid_levels=6,
+                    total_margin="1000",
+                )
+            )
+        )
+        assert Decimal(scope.mark_price) == Decimal("2500")
+        assert Decimal(scope.min_order_price) == Decimal("1500")  # price_scope 0.4
+        assert Decimal(scope.max_order_price) == Decimal("3500")
+        code, error = await rpc_error(
+            server.stub.StartGrid(
+                start_request(ticker="ETHUSDT", current_price="", lower_bound="1400", upper_bound="3000")
+            )
+        )
+        assert code == grpc.StatusCode.INVALID_ARGUMENT
+        assert [v.field for v in error.field_violations] == ["lower_bound"]
 
 
 async def test_concurrent_starts_of_one_session_make_exactly_one_grid(

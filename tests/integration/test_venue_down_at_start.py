@@ -157,7 +157,7 @@ async def test_the_service_serves_not_ready_while_the_venue_fails_and_resumes_on
 
         stopped = await server.stub.StopGrid(pb.StopGridRequest(session_id=A_SESSION, user_auth=auth()))
         assert stopped.grid.status == grid_pb2.GRID_STATUS_STOPPED
-        again = (await server.stub.StartGrid(start_request())).grid
+        again = (await server.stub.StartGrid(start_request(current_price=""))).grid
         assert again.status == grid_pb2.GRID_STATUS_RUNNING
         assert len(again.open_orders) == 5
 

@@ -80,6 +80,7 @@ async def test_replayed_fills_equal_the_live_ones_round_trip_and_cell_included(
         await live.wait_for(lambda w: w.replay_complete, "the replay marker")
         await control.set_price(SYMBOL, "41950")  # the buy at 42000 fills; its sell goes to 43000
         await live.wait_for(lambda w: len(w.fills) == 1, "the buy")
+        await wait_for_order(sim, "SELL", "43000", "the counter sell at 43000")  # a post-only order
         await control.set_price(SYMBOL, "43050")  # the sell fills: a round trip in cell 2
         await live.wait_for(lambda w: len(w.fills) == 2, "the sell")
         buy, sell = live.fills

@@ -28,6 +28,7 @@ class EchoGridService(grid_service_pb2_grpc.GridServiceServicer):
     def __init__(self) -> None:
         self.requests: dict[str, Any] = {}
         self.metadata: dict[str, str] = {}
+        self.metadata_items: list[tuple[str, str]] = []  # every entry, repeated keys included
         self.stream_cancelled = asyncio.Event()
         self.stream_held = asyncio.Event()
         self._never = asyncio.Event()
@@ -61,7 +62,8 @@ class EchoGridService(grid_service_pb2_grpc.GridServiceServicer):
 
     async def GetGrid(self, request: pb.GetGridRequest, context: Any) -> pb.GetGridResponse:
         self.requests["GetGrid"] = request
-        self.metadata = {key: value for key, value in context.invocation_metadata() if isinstance(value, str)}
+        self.metadata_items = [(k, v) for k, v in context.invocation_metadata() if isinstance(v, str)]
+        self.metadata = dict(self.metadata_items)
         if request.session_id != KNOWN_SESSION:
             raise _not_found(request.session_id)
         return pb.GetGridResponse(

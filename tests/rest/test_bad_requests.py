@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import subprocess
 import sys
+import zlib
 from typing import Any
 
 import pytest
@@ -154,3 +156,47 @@ def test_importing_the_server_leaves_a_recursion_limit_that_stops_parsers_before
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert (done.returncode, done.stdout.strip()) == (0, "refused"), done.stderr[-2000:]
+
+
+async def _post_encoded(stack: Stack, body: bytes, encoding: str) -> tuple[int, dict[str, Any]]:
+    headers = {"Content-Type": "application/json", "Content-Encoding": encoding}
+    return await _post(stack, "/api/grid/preview", data=body, headers=headers)
+
+
+async def test_gzip_and_deflate_bodies_are_decoded(stack: Stack) -> None:
+    body = json.dumps({"ticker": "BTCUSDT"}).encode()
+    for encoded, encoding in ((gzip.compress(body), "gzip"), (zlib.compress(body), "deflate")):
+        stack.backend.requests.clear()
+        status, reply = await _post_encoded(stack, encoded, encoding)
+        assert status == 200, reply
+        assert stack.backend.requests["PreviewGrid"].config.ticker == "BTCUSDT"
+
+
+@pytest.mark.parametrize(
+    ("body", "encoding", "message"),
+    [
+        (b"not gzip" * 20_000, "gzip", "request body is not valid gzip data"),
+        (gzip.compress(b"{}")[:-6], "gzip", "truncated"),
+        (b"not deflate", "deflate", "request body is not valid deflate data"),
+        (b"{}", "br", "Content-Encoding br is not supported"),
+        (b"{}", "gzip, gzip, gzip", "at most 2 codings"),
+    ],
+    ids=["not-gzip", "truncated-gzip", "not-deflate", "unsupported", "too-many-codings"],
+)
+async def test_a_body_that_is_not_its_content_encoding_is_a_400_naming_it(
+    stack: Stack, body: bytes, encoding: str, message: str
+) -> None:
+    """Issue 11, finding 4: gzip that was not gzip answered 500 (and reset the connection)."""
+    status, error = await _post_encoded(stack, body, encoding)
+    assert status == 400, error
+    assert error["error_code"] == "INVALID_ARGUMENT"
+    assert _violation(error)[0] == "body"
+    assert message in error["message"]
+    assert "PreviewGrid" not in stack.backend.requests
+
+
+async def test_a_gzip_body_that_inflates_past_the_body_limit_is_a_413(stack: Stack) -> None:
+    bomb = gzip.compress(b" " * (2 * 1024 * 1024))  # 2 KB that inflate to 2 MB
+    status, error = await _post_encoded(stack, bomb, "gzip")
+    assert status == 413, error
+    assert "PreviewGrid" not in stack.backend.requests

@@ -158,3 +158,52 @@ def test_the_exchange_connection_is_retried_with_defaults_unless_configured() ->
 def test_a_retry_maximum_below_the_base_is_refused_naming_both_variables() -> None:
     with pytest.raises(SettingsError, match=r"GRID_EXCHANGE_RETRY_MAX_MS: .*GRID_EXCHANGE_RETRY_BASE_MS"):
         Settings.from_env({"GRID_EXCHANGE_RETRY_BASE_MS": "500", "GRID_EXCHANGE_RETRY_MAX_MS": "100"})
+
+
+def test_limits_and_trusted_proxies_have_defaults_unless_configured() -> None:
+    defaults = Settings.from_env({})
+    assert defaults.trusted_proxies == ()  # only the shim of this process (by its secret)
+    assert (defaults.peer_rate_limit_per_min, defaults.user_rate_limit_per_min) == (60, 10)
+    assert (defaults.preview_rate_limit_per_min, defaults.auth_failure_limit_per_min) == (120, 30)
+    assert defaults.max_streams_per_user == 10
+    assert (defaults.rest_header_timeout_s, defaults.rest_body_timeout_s) == (10.0, 30.0)
+    assert defaults.rest_max_body_bytes == 1024 * 1024
+    configured = Settings.from_env(
+        {
+            "GRID_TRUSTED_PROXIES": "10.0.0.5, 192.168.0.0/16",
+            "GRID_RATE_LIMIT_PEER_PER_MIN": "100",
+            "GRID_RATE_LIMIT_USER_PER_MIN": "20",
+            "GRID_RATE_LIMIT_PREVIEW_PER_MIN": "300",
+            "GRID_RATE_LIMIT_AUTH_FAILURES_PER_MIN": "5",
+            "GRID_MAX_STREAMS_PER_USER": "3",
+            "GRID_REST_HEADER_TIMEOUT_S": "2.5",
+            "GRID_REST_BODY_TIMEOUT_S": "5",
+            "GRID_REST_MAX_BODY_BYTES": "65536",
+        }
+    )
+    assert configured.trusted_proxies == ("10.0.0.5/32", "192.168.0.0/16")
+    assert (configured.peer_rate_limit_per_min, configured.user_rate_limit_per_min) == (100, 20)
+    assert (configured.preview_rate_limit_per_min, configured.auth_failure_limit_per_min) == (300, 5)
+    assert configured.max_streams_per_user == 3
+    assert (configured.rest_header_timeout_s, configured.rest_body_timeout_s) == (2.5, 5.0)
+    assert configured.rest_max_body_bytes == 65536
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "rule"),
+    [
+        ("GRID_TRUSTED_PROXIES", "127.0.0.1, localhost", "IP addresses or networks"),
+        ("GRID_RATE_LIMIT_PEER_PER_MIN", "0", "calls per minute in [1, 1000000]"),
+        ("GRID_RATE_LIMIT_PREVIEW_PER_MIN", "many", "calls per minute"),
+        ("GRID_RATE_LIMIT_AUTH_FAILURES_PER_MIN", "-1", "calls per minute"),
+        ("GRID_MAX_STREAMS_PER_USER", "0", "streams in [1, 10000]"),
+        ("GRID_REST_HEADER_TIMEOUT_S", "0", "between 0.1 and 3600 seconds"),
+        ("GRID_REST_BODY_TIMEOUT_S", "nan", "between 0.1 and 3600 seconds"),
+        ("GRID_REST_MAX_BODY_BYTES", "10", "bytes in [1024, 67108864]"),
+    ],
+)
+def test_an_invalid_limit_names_the_variable_and_the_rule(variable: str, value: str, rule: str) -> None:
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_env({variable: value})
+    assert str(raised.value).startswith(f"{variable}: ")
+    assert rule in str(raised.value)

@@ -144,7 +144,13 @@ async def test_appending_a_fill_without_its_user_is_refused_naming_the_field(sto
 
 @pytest.mark.parametrize(
     ("user_id", "after_seq", "limit", "field"),
-    [("", 0, 10, "user_id"), (U, -1, 10, "after_seq"), (U, 0, 0, "limit"), (U, 0, 10_001, "limit")],
+    [
+        ("", 0, 10, "user_id"),
+        (U, -1, 10, "after_seq"),
+        (U, 2**63, 10, "after_seq"),  # beyond int64: SQLite raised OverflowError, BSON cannot hold it
+        (U, 0, 0, "limit"),
+        (U, 0, 10_001, "limit"),
+    ],
 )
 async def test_a_bad_user_fills_window_is_refused_naming_the_field(
     store: Store, user_id: str, after_seq: int, limit: int, field: str

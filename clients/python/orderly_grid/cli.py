@@ -1,6 +1,6 @@
 """`gridctl`: operate orderly-grid sessions from a terminal, built only on the SDK.
 
-    gridctl preview --ticker BTCUSDT --lower 40000 --upper 45000 --levels 6 --margin 1000 --price 42500
+    gridctl preview --ticker BTCUSDT --lower 40000 --upper 45000 --levels 6 --margin 1000
     gridctl start   (same flags)          gridctl stop SESSION_ID [--close-position]
     gridctl status SESSION_ID             gridctl list [--status RUNNING]
     gridctl summaries [--since 2026-01-01]  gridctl watch [SESSION_ID] [--after-seq N]
@@ -73,7 +73,12 @@ def _add_grid_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--upper", required=True, type=_decimal, help="upper bound (price)")
     parser.add_argument("--levels", required=True, type=int, help="number of price lines incl. both bounds")
     parser.add_argument("--margin", required=True, type=_decimal, help="total margin (USDC)")
-    parser.add_argument("--price", required=True, type=_decimal, help="current price the grid is laid around")
+    parser.add_argument(
+        "--price", type=_decimal, help="the price you expect; refused if too far from the venue's mark"
+    )
+    parser.add_argument(
+        "--price-tolerance", type=_decimal, help="how far --price may be from the mark (0.01 = 1 %%, max .05)"
+    )
     parser.add_argument("--direction", default="BOTH", choices=("LONG", "SHORT", "BOTH"), type=str.upper)
     parser.add_argument(
         "--grid-type", default="ARITHMETIC", choices=("ARITHMETIC", "GEOMETRIC"), type=str.upper
@@ -159,6 +164,7 @@ def grid_params(args: argparse.Namespace) -> GridParams:
         stop_loss_price=args.stop_loss,
         take_profit_price=args.take_profit,
         close_position_on_stop=args.close_on_stop,
+        price_tolerance=args.price_tolerance,
     )
 
 

@@ -88,8 +88,10 @@ def grid_status(value: GridStatusLike | None) -> grid_pb2.GridStatus.ValueType:
 class GridParams:
     """The parameters of a grid, as `preview_grid` and `start_grid` take them.
 
-    `grid_levels` counts price LINES including both bounds (at least 2). `current_price` is the price
-    the grid is laid out around. Optional prices are None when not set.
+    `grid_levels` counts price LINES including both bounds (at least 2). The server lays the grid
+    out around the venue's live mark price; `current_price`, when given, is what you believe the
+    price is, and a start is refused when it is further than `price_tolerance` (default 1 %, at most
+    5 %) from the mark. Optional prices are None when not set.
     """
 
     ticker: str
@@ -97,7 +99,7 @@ class GridParams:
     upper_bound: DecimalLike
     grid_levels: int
     total_margin: DecimalLike
-    current_price: DecimalLike
+    current_price: DecimalLike | None = None
     direction: DirectionLike = "BOTH"
     grid_type: GridTypeLike = "ARITHMETIC"
     grid_ratio: DecimalLike | None = None
@@ -106,6 +108,7 @@ class GridParams:
     stop_loss_price: DecimalLike | None = None
     take_profit_price: DecimalLike | None = None
     close_position_on_stop: bool = False
+    price_tolerance: DecimalLike | None = None
 
     def to_config(self) -> grid_pb2.GridConfig:
         """The GridConfig message; ValueError naming the field for a value of the wrong kind (the
@@ -125,8 +128,9 @@ class GridParams:
             stop_loss_price=decimal_text("stop_loss_price", self.stop_loss_price),
             take_profit_price=decimal_text("take_profit_price", self.take_profit_price),
             close_position_on_stop=self.close_position_on_stop,
+            price_tolerance=decimal_text("price_tolerance", self.price_tolerance),
         )
 
     def to_start_request(self) -> grid_service_pb2.StartGridRequest:
-        """StartGridRequest (fields 1-14 are GridConfig's, same numbers), without `user_auth`."""
+        """StartGridRequest (fields 1-14 and 16 are GridConfig's, same numbers), without `user_auth`."""
         return grid_service_pb2.StartGridRequest.FromString(self.to_config().SerializeToString())

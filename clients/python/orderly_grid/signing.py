@@ -20,6 +20,12 @@ proto field names (`json_format.MessageToDict(..., preserving_proto_field_name=T
 omitted, enums by name, int64 as decimal strings, `optional` fields present when set), serialised with
 `json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False)`, encoded as UTF-8 and hashed
 with SHA-256. An empty request hashes `{}`.
+
+The signature: 65 bytes r ‖ s ‖ v as 0x + 130 hex digits, in the one form each signature has under
+EIP-2: v is 27 or 28 (0 or 1 also accepted) and s is in the lower half of the curve order. The
+EIP-155 forms of v (35 and up) and the high-s twin recover the same address but are refused
+(`signature_form_problem`), so a signature cannot be replayed in another spelling. eth-account
+signs in this form.
 """
 
 from __future__ import annotations
@@ -36,6 +42,8 @@ from google.protobuf.message import Message
 from orderly_grid.v1 import auth_pb2
 
 DEFAULT_DOMAIN = "orderly-grid"
+SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+SIGNATURE_V_VALUES = (27, 28, 0, 1)
 MESSAGE_HEADER = "orderly-grid wants you to authorize this action."
 AUTH_FIELD = "user_auth"
 
@@ -102,6 +110,19 @@ def sign_text(private_key: str | bytes, text: str) -> str:
     """EIP-191 personal_sign of `text`: the 65-byte signature as 0x-prefixed hex."""
     signed = Account.sign_message(encode_defunct(text=text), private_key=private_key)
     return "0x" + bytes(signed.signature).hex()
+
+
+def signature_form_problem(signature: str) -> str | None:
+    """Why a well-formed 65-byte signature (0x + 130 hex digits) is not in the accepted form, or
+    None: v (the last byte) must be 27, 28, 0 or 1, and s must be at most n/2 (EIP-2 low-s)."""
+    raw = bytes.fromhex(signature.removeprefix("0x"))
+    if len(raw) != 65:
+        return "must be 65 bytes: r, s and v"
+    if raw[64] not in SIGNATURE_V_VALUES:
+        return f"v (the last byte) must be 27, 28, 0 or 1, got {raw[64]}"
+    if int.from_bytes(raw[32:64], "big") > SECP256K1_N // 2:
+        return "must be a low-s signature (EIP-2): s at most half the secp256k1 order"
+    return None
 
 
 def sign_request(

@@ -44,7 +44,10 @@ class UserAuth(_message.Message):
     user_id: _builtins.str
     """EVM address of the wallet, 0x-prefixed hex (checksummed or lower case)."""
     signature: _builtins.str
-    """65-byte secp256k1 signature, 0x-prefixed hex."""
+    """65-byte secp256k1 signature (r, s, v), 0x-prefixed hex (130 hex digits), in its one accepted
+    form: v is 27 or 28 (or 0 or 1) and s is at most half the curve order (EIP-2 low-s). The EIP-155
+    forms of v and the high-s twin of a signature are UNAUTHENTICATED naming user_auth.signature.
+    """
     timestamp: _builtins.int
     """Signing time in ms since the Unix epoch. Named `timestamp` (not `timestamp_ms`) because the
     REST contract's JSON names it so.

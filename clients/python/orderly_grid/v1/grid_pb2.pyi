@@ -39,6 +39,10 @@ class Direction(_Direction, metaclass=_DirectionEnumTypeWrapper):
     Conventions:
     - Prices, quantities, money, rates and ratios are decimal text ("42500.5"), never floating point.
       An empty string means "not set" for optional decimals.
+    - Every decimal a client sends (the fields of GridConfig) is at most 40 characters, finite, with
+      at most 12 digits before and 12 after the decimal point: below 10^12 in size and a multiple of
+      10^-12 (trailing zeros after the point do not count). Each field adds its own range below. A
+      value outside them is INVALID_ARGUMENT naming the field and the rule it breaks.
     - Times are int64 ms since the Unix epoch with a `_ms` suffix. uint64/int64 fields appear as JSON
       strings in proto3 JSON ("seq": "42"); parsers accept numbers too.
     - Enum values carry their type's prefix (DIRECTION_LONG), as buf STANDARD lint requires. The REST
@@ -211,30 +215,53 @@ class GridConfig(_message.Message):
     STOP_LOSS_PRICE_FIELD_NUMBER: _builtins.int
     TAKE_PROFIT_PRICE_FIELD_NUMBER: _builtins.int
     CLOSE_POSITION_ON_STOP_FIELD_NUMBER: _builtins.int
+    PRICE_TOLERANCE_FIELD_NUMBER: _builtins.int
     ticker: _builtins.str
     """`BTCUSDT` (mapped to PERP_BTC_USDC) or a native Orderly symbol such as `PERP_BTC_USDC`."""
     direction: Global___Direction.ValueType
     current_price: _builtins.str
-    """The price the grid is laid out around; decimal."""
+    """The price the client believes the market is at; decimal, optional. The grid is laid out around
+    the venue's live mark price; a current_price further than price_tolerance from it is refused
+    (INVALID_ARGUMENT naming current_price and showing the mark). Range: > 0, below 10^12, at
+    most 12 digits after the point.
+    """
     upper_bound: _builtins.str
+    """The highest line; decimal, > lower_bound, below 10^12, at most 12 digits after the point."""
     lower_bound: _builtins.str
+    """The lowest line; decimal, > 0 (at least 10^-12, and it must not round to 0 at the symbol's
+    quote tick), at most 12 digits after the point.
+    """
     grid_levels: _builtins.int
     """Number of price LINES including both bounds; at least 2."""
     total_margin: _builtins.str
-    """Margin committed to the grid, in the quote currency (USDC); decimal."""
+    """Margin committed to the grid, in the quote currency (USDC); decimal, > 0, below 10^12, at most
+    12 digits after the point.
+    """
     grid_type: Global___GridType.ValueType
     grid_ratio: _builtins.str
-    """Ratio between adjacent lines for GEOMETRIC grids, in [0.01, 0.1]; decimal. Empty for ARITHMETIC."""
+    """Ratio between adjacent lines for GEOMETRIC grids, in [0.01, 0.1] with at most 12 digits after
+    the point; decimal. Empty for ARITHMETIC.
+    """
     leverage: _builtins.int
     """Leverage multiplier; 0 means 1."""
     trigger_price: _builtins.str
-    """Optional: the session waits until the mark price crosses this price; decimal or empty."""
+    """Optional: the session waits until the mark price crosses this price; decimal or empty, inside
+    (lower_bound, upper_bound), at most 12 digits after the point.
+    """
     stop_loss_price: _builtins.str
-    """Optional: stop when the mark price falls to or below this (legacy name `stop_bot_price`)."""
+    """Optional: stop when the mark price falls to or below this (legacy name `stop_bot_price`);
+    decimal or empty, > 0, below 10^12, at most 12 digits after the point.
+    """
     take_profit_price: _builtins.str
-    """Optional: stop when the mark price rises to or above this (legacy name `stop_top_price`)."""
+    """Optional: stop when the mark price rises to or above this (legacy name `stop_top_price`);
+    decimal or empty, > 0, below 10^12, at most 12 digits after the point.
+    """
     close_position_on_stop: _builtins.bool
     """On any stop, also close the position with a reduce-only market order."""
+    price_tolerance: _builtins.str
+    """How far current_price may be from the venue's mark, as a fraction (0.01 = 1 %); empty means the
+    server's default (1 %), at most 0.05, with at most 12 digits after the point.
+    """
     def __init__(
         self,
         *,
@@ -252,10 +279,11 @@ class GridConfig(_message.Message):
         stop_loss_price: _builtins.str = ...,
         take_profit_price: _builtins.str = ...,
         close_position_on_stop: _builtins.bool = ...,
+        price_tolerance: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["close_position_on_stop", b"close_position_on_stop", "current_price", b"current_price", "direction", b"direction", "grid_levels", b"grid_levels", "grid_ratio", b"grid_ratio", "grid_type", b"grid_type", "leverage", b"leverage", "lower_bound", b"lower_bound", "stop_loss_price", b"stop_loss_price", "take_profit_price", b"take_profit_price", "ticker", b"ticker", "total_margin", b"total_margin", "trigger_price", b"trigger_price", "upper_bound", b"upper_bound"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["close_position_on_stop", b"close_position_on_stop", "current_price", b"current_price", "direction", b"direction", "grid_levels", b"grid_levels", "grid_ratio", b"grid_ratio", "grid_type", b"grid_type", "leverage", b"leverage", "lower_bound", b"lower_bound", "price_tolerance", b"price_tolerance", "stop_loss_price", b"stop_loss_price", "take_profit_price", b"take_profit_price", "ticker", b"ticker", "total_margin", b"total_margin", "trigger_price", b"trigger_price", "upper_bound", b"upper_bound"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -28,7 +28,7 @@ from orderly_grid.v1 import auth_pb2 as orderly__grid_dot_v1_dot_auth__pb2
 from orderly_grid.v1 import grid_pb2 as orderly__grid_dot_v1_dot_grid__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"orderly_grid/v1/grid_service.proto\x12\x0forderly_grid.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1aorderly_grid/v1/auth.proto\x1a\x1aorderly_grid/v1/grid.proto\"\xda\x03\n\x10StartGridRequest\x12\x14\n\x06ticker\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x33\n\tdirection\x18\x02 \x01(\x0e\x32\x1a.orderly_grid.v1.DirectionB\x04\xe2\x41\x01\x02\x12\x1b\n\rcurrent_price\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\x19\n\x0bupper_bound\x18\x04 \x01(\tB\x04\xe2\x41\x01\x02\x12\x19\n\x0blower_bound\x18\x05 \x01(\tB\x04\xe2\x41\x01\x02\x12\x19\n\x0bgrid_levels\x18\x06 \x01(\x05\x42\x04\xe2\x41\x01\x02\x12\x1a\n\x0ctotal_margin\x18\x07 \x01(\tB\x04\xe2\x41\x01\x02\x12,\n\tgrid_type\x18\x08 \x01(\x0e\x32\x19.orderly_grid.v1.GridType\x12\x12\n\ngrid_ratio\x18\t \x01(\t\x12\x10\n\x08leverage\x18\n \x01(\x05\x12\x15\n\rtrigger_price\x18\x0b \x01(\t\x12\x17\n\x0fstop_loss_price\x18\x0c \x01(\t\x12\x19\n\x11take_profit_price\x18\r \x01(\t\x12\x1e\n\x16\x63lose_position_on_stop\x18\x0e \x01(\x08\x12\x32\n\tuser_auth\x18\x0f \x01(\x0b\x32\x19.orderly_grid.v1.UserAuthB\x04\xe2\x41\x01\x02\"8\n\x11StartGridResponse\x12#\n\x04grid\x18\x01 \x01(\x0b\x32\x15.orderly_grid.v1.Grid\"\x8f\x01\n\x0fStopGridRequest\x12\x18\n\nsession_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1b\n\x0e\x63lose_position\x18\x02 \x01(\x08H\x00\x88\x01\x01\x12\x32\n\tuser_auth\x18\x03 \x01(\x0b\x32\x19.orderly_grid.v1.UserAuthB\x04\xe2\x41\x01\x02\x42\x11\n\x0f_close_position\"7\n\x10StopGridResponse\x12#\n\x04grid\x18\x01 \x01(\x0b\x32\x15.orderly_grid.v1.Grid\"^\n\x0eGetGridRequest\x12\x18\n\nsession_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x32\n\tuser_auth\x18\x02 \x01(\x0b\x32\x19.orderly_grid.v1.UserAuthB\x04\xe2\x41\x01\x02\"6\n\x0fGetGridResponse\x12#\n\x04grid\x18\x01 \x01(\x0b\x32\x15.orderly_grid.v1.Grid\"\xab\x01\n\x10ListGridsRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12+\n\x06status\x18\x02 \x01(\x0e\x32\x1b.orderly_grid.v1.GridStatus\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\x12\x32\n\tuser_auth\x18\x05 \x01(\x0b\x32\x19.orderly_grid.v1.UserAuthB\x04\xe2\x41\x01\x02\"R\n\x11ListGridsResponse\x12$\n\x05grids\x18\x01 \x03(\x0b\x32\x15.orderly_grid.v1.Grid\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\xd9\x01\n\x18ListGridSummariesRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12+\n\x06status\x18\x02 \x01(\x0e\x32\x1b.orderly_grid.v1.GridStatus\x12\x12\n\nstart_time\x18\x03 \x01(\x03\x12\x10\n\x08\x65nd_time\x18\x04 \x01(\x03\x12\x11\n\tpage_size\x18\x05 \x01(\x05\x12\x12\n\npage_token\x18\x06 \x01(\t\x12\x32\n\tuser_auth\x18\x07 \x01(\x0b\x32\x19.orderly_grid.v1.UserAuthB\x04\xe2\x41\x01\x02\"\x95\x01\n\x19ListGridSummariesResponse\x12/\n\tsummaries\x18\x01 \x03(\x0b\x32\x1c.orderly_grid.v1.GridSummary\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12.\n\x06totals\x18\x03 \x01(\x0b\x32\x1e.orderly_grid.v1.SummaryTotals\"G\n\x12PreviewGridRequest\x12\x31\n\x06\x63onfig\x18\x01 \x01(\x0b\x32\x1b.orderly_grid.v1.GridConfigB\x04\xe2\x41\x01\x02\"\xbf\x02\n\x13PreviewGridResponse\x12\x0e\n\x06symbol\x18\x01 \x01(\t\x12\r\n\x05lines\x18\x02 \x03(\t\x12-\n\x06orders\x18\x03 \x03(\x0b\x32\x1d.orderly_grid.v1.PlannedOrder\x12\x19\n\x11quantity_per_cell\x18\x04 \x01(\t\x12\x16\n\x0eorder_notional\x18\x05 \x01(\t\x12\x17\n\x0frequired_margin\x18\x06 \x01(\t\x12\x1b\n\x13min_profit_per_grid\x18\x07 \x01(\t\x12\x1b\n\x13max_profit_per_grid\x18\x08 \x01(\t\x12 \n\x18min_profit_rate_per_grid\x18\t \x01(\t\x12 \n\x18max_profit_rate_per_grid\x18\n \x01(\t\x12\x10\n\x08\x66\x65\x65_rate\x18\x0b \x01(\t\"n\n\x11WatchFillsRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x11\n\tafter_seq\x18\x02 \x01(\x04\x12\x32\n\tuser_auth\x18\x03 \x01(\x0b\x32\x19.orderly_grid.v1.UserAuthB\x04\xe2\x41\x01\x02\"\x80\x01\n\x12WatchFillsResponse\x12%\n\x04\x66ill\x18\x01 \x01(\x0b\x32\x15.orderly_grid.v1.FillH\x00\x12:\n\x0freplay_complete\x18\x02 \x01(\x0b\x32\x1f.orderly_grid.v1.ReplayCompleteH\x00\x42\x07\n\x05\x65vent\"\"\n\x0eReplayComplete\x12\x10\n\x08last_seq\x18\x01 \x01(\x04\"\xa3\x01\n\x16RegisterAccountRequest\x12\x18\n\naccount_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x19\n\x0borderly_key\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12 \n\x0eorderly_secret\x18\x03 \x01(\tB\x08\x80\x01\x01\xe2\x41\x02\x02\x04\x12\x32\n\tuser_auth\x18\x04 \x01(\x0b\x32\x19.orderly_grid.v1.UserAuthB\x04\xe2\x41\x01\x02\"k\n\x07\x41\x63\x63ount\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x12\n\naccount_id\x18\x02 \x01(\t\x12\x13\n\x0borderly_key\x18\x03 \x01(\t\x12\x12\n\ncreated_ms\x18\x04 \x01(\x03\x12\x12\n\nupdated_ms\x18\x05 \x01(\x03\"D\n\x17RegisterAccountResponse\x12)\n\x07\x61\x63\x63ount\x18\x01 \x01(\x0b\x32\x18.orderly_grid.v1.Account2\xeb\x07\n\x0bGridService\x12n\n\tStartGrid\x12!.orderly_grid.v1.StartGridRequest\x1a\".orderly_grid.v1.StartGridResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\"\x0f/api/grid/start:\x01*\x12j\n\x08StopGrid\x12 .orderly_grid.v1.StopGridRequest\x1a!.orderly_grid.v1.StopGridResponse\"\x19\x82\xd3\xe4\x93\x02\x13\"\x0e/api/grid/stop:\x01*\x12s\n\x07GetGrid\x12\x1f.orderly_grid.v1.GetGridRequest\x1a .orderly_grid.v1.GetGridResponse\"%\x82\xd3\xe4\x93\x02\x1f\x12\x1d/api/grid/status/{session_id}\x12n\n\tListGrids\x12!.orderly_grid.v1.ListGridsRequest\x1a\".orderly_grid.v1.ListGridsResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/api/grid/sessions\x12\x85\x01\n\x11ListGridSummaries\x12).orderly_grid.v1.ListGridSummariesRequest\x1a*.orderly_grid.v1.ListGridSummariesResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/api/grid/summary\x12{\n\x0bPreviewGrid\x12#.orderly_grid.v1.PreviewGridRequest\x1a$.orderly_grid.v1.PreviewGridResponse\"!\x82\xd3\xe4\x93\x02\x1b\"\x11/api/grid/preview:\x06\x63onfig\x12\x90\x01\n\nWatchFills\x12\".orderly_grid.v1.WatchFillsRequest\x1a#.orderly_grid.v1.WatchFillsResponse\"7\x82\xd3\xe4\x93\x02\x31\x12\x1c/api/grid/fills/{session_id}Z\x11\x12\x0f/api/grid/fills0\x01\x12\x82\x01\n\x0fRegisterAccount\x12\'.orderly_grid.v1.RegisterAccountRequest\x1a(.orderly_grid.v1.RegisterAccountResponse\"\x1c\x82\xd3\xe4\x93\x02\x16\"\x11/api/grid/account:\x01*b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"orderly_grid/v1/grid_service.proto\x12\x0forderly_grid.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1aorderly_grid/v1/auth.proto\x1a\x1aorderly_grid/v1/grid.proto\"\xed\x03\n\x10StartGridRequest\x12\x14\n\x06ticker\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x33\n\tdirection\x18\x02 \x01(\x0e\x32\x1a.orderly_grid.v1.DirectionB\x04\xe2\x41\x01\x02\x12\x15\n\rcurrent_price\x18\x03 \x01(\t\x12\x19\n\x0bupper_bound\x18\x04 \x01(\tB\x04\xe2\x41\x01\x02\x12\x19\n\x0blower_bound\x18\x05 \x01(\tB\x04\xe2\x41\x01\x02\x12\x19\n\x0bgrid_levels\x18\x06 \x01(\x05\x42\x04\xe2\x41\x01\x02\x12\x1a\n\x0ctotal_margin\x18\x07 \x01(\tB\x04\xe2\x41\x01\x02\x12,\n\tgrid_type\x18\x08 \x01(\x0e\x32\x19.orderly_grid.v1.GridType\x12\x12\n\ngrid_ratio\x18\t \x01(\t\x12\x10\n\x08leverage\x18\n \x01(\x05\x12\x15\n\rtrigger_price\x18\x0b \x01(\t\x12\x17\n\x0fstop_loss_price\x18\x0c \x01(\t\x12\x19\n\x11take_profit_price\x18\r \x01(\t\x12\x1e\n\x16\x63lose_position_on_stop\x18\x0e \x01(\x08\x12\x32\n\tuser_auth\x18\x0f \x01(\x0b\x32\x19.orderly_grid.v1.UserAuthB\x04\xe2\x41\x01\x02\x12\x17\n\x0fprice_tolerance\x18\x10 \x01(\t\"8\n\x11StartGridResponse\x12#\n\x04grid\x18\x01 \x01(\x0b\x32\x15.orderly_grid.v1.Grid\"\x8f\x01\n\x0fStopGridRequest\x12\x18\n\nsession_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1b\n\x0e\x63lose_position\x18\x02 \x01(\x08H\x00\x88\x01\x01\x12\x32\n\tuser_auth\x18\x03 \x01(\x0b\x32\x19.orderly_grid.v1.UserAuthB\x04\xe2\x41\x01\x02\x42\x11\n\x0f_close_position\"7\n\x10StopGridResponse\x12#\n\x04grid\x18\x01 \x01(\x0b\x32\x15.orderly_grid.v1.Grid\"^\n\x0eGetGridRequest\x12\x18\n\nsession_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x32\n\tuser_auth\x18\x02 \x01(\x0b\x32\x19.orderly_grid.v1.UserAuthB\x04\xe2\x41\x01\x02\"6\n\x0fGetGridResponse\x12#\n\x04grid\x18\x01 \x01(\x0b\x32\x15.orderly_grid.v1.Grid\"\xab\x01\n\x10ListGridsRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12+\n\x06status\x18\x02 \x01(\x0e\x32\x1b.orderly_grid.v1.GridStatus\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\x12\x32\n\tuser_auth\x18\x05 \x01(\x0b\x32\x19.orderly_grid.v1.UserAuthB\x04\xe2\x41\x01\x02\"R\n\x11ListGridsResponse\x12$\n\x05grids\x18\x01 \x03(\x0b\x32\x15.orderly_grid.v1.Grid\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\xd9\x01\n\x18ListGridSummariesRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12+\n\x06status\x18\x02 \x01(\x0e\x32\x1b.orderly_grid.v1.GridStatus\x12\x12\n\nstart_time\x18\x03 \x01(\x03\x12\x10\n\x08\x65nd_time\x18\x04 \x01(\x03\x12\x11\n\tpage_size\x18\x05 \x01(\x05\x12\x12\n\npage_token\x18\x06 \x01(\t\x12\x32\n\tuser_auth\x18\x07 \x01(\x0b\x32\x19.orderly_grid.v1.UserAuthB\x04\xe2\x41\x01\x02\"\x95\x01\n\x19ListGridSummariesResponse\x12/\n\tsummaries\x18\x01 \x03(\x0b\x32\x1c.orderly_grid.v1.GridSummary\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12.\n\x06totals\x18\x03 \x01(\x0b\x32\x1e.orderly_grid.v1.SummaryTotals\"G\n\x12PreviewGridRequest\x12\x31\n\x06\x63onfig\x18\x01 \x01(\x0b\x32\x1b.orderly_grid.v1.GridConfigB\x04\xe2\x41\x01\x02\"\x85\x03\n\x13PreviewGridResponse\x12\x0e\n\x06symbol\x18\x01 \x01(\t\x12\r\n\x05lines\x18\x02 \x03(\t\x12-\n\x06orders\x18\x03 \x03(\x0b\x32\x1d.orderly_grid.v1.PlannedOrder\x12\x19\n\x11quantity_per_cell\x18\x04 \x01(\t\x12\x16\n\x0eorder_notional\x18\x05 \x01(\t\x12\x17\n\x0frequired_margin\x18\x06 \x01(\t\x12\x1b\n\x13min_profit_per_grid\x18\x07 \x01(\t\x12\x1b\n\x13max_profit_per_grid\x18\x08 \x01(\t\x12 \n\x18min_profit_rate_per_grid\x18\t \x01(\t\x12 \n\x18max_profit_rate_per_grid\x18\n \x01(\t\x12\x10\n\x08\x66\x65\x65_rate\x18\x0b \x01(\t\x12\x12\n\nmark_price\x18\x0c \x01(\t\x12\x17\n\x0fmin_order_price\x18\r \x01(\t\x12\x17\n\x0fmax_order_price\x18\x0e \x01(\t\"n\n\x11WatchFillsRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x11\n\tafter_seq\x18\x02 \x01(\x04\x12\x32\n\tuser_auth\x18\x03 \x01(\x0b\x32\x19.orderly_grid.v1.UserAuthB\x04\xe2\x41\x01\x02\"\x80\x01\n\x12WatchFillsResponse\x12%\n\x04\x66ill\x18\x01 \x01(\x0b\x32\x15.orderly_grid.v1.FillH\x00\x12:\n\x0freplay_complete\x18\x02 \x01(\x0b\x32\x1f.orderly_grid.v1.ReplayCompleteH\x00\x42\x07\n\x05\x65vent\"\"\n\x0eReplayComplete\x12\x10\n\x08last_seq\x18\x01 \x01(\x04\"\xa3\x01\n\x16RegisterAccountRequest\x12\x18\n\naccount_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x19\n\x0borderly_key\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12 \n\x0eorderly_secret\x18\x03 \x01(\tB\x08\x80\x01\x01\xe2\x41\x02\x02\x04\x12\x32\n\tuser_auth\x18\x04 \x01(\x0b\x32\x19.orderly_grid.v1.UserAuthB\x04\xe2\x41\x01\x02\"k\n\x07\x41\x63\x63ount\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x12\n\naccount_id\x18\x02 \x01(\t\x12\x13\n\x0borderly_key\x18\x03 \x01(\t\x12\x12\n\ncreated_ms\x18\x04 \x01(\x03\x12\x12\n\nupdated_ms\x18\x05 \x01(\x03\"D\n\x17RegisterAccountResponse\x12)\n\x07\x61\x63\x63ount\x18\x01 \x01(\x0b\x32\x18.orderly_grid.v1.Account2\xeb\x07\n\x0bGridService\x12n\n\tStartGrid\x12!.orderly_grid.v1.StartGridRequest\x1a\".orderly_grid.v1.StartGridResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\"\x0f/api/grid/start:\x01*\x12j\n\x08StopGrid\x12 .orderly_grid.v1.StopGridRequest\x1a!.orderly_grid.v1.StopGridResponse\"\x19\x82\xd3\xe4\x93\x02\x13\"\x0e/api/grid/stop:\x01*\x12s\n\x07GetGrid\x12\x1f.orderly_grid.v1.GetGridRequest\x1a .orderly_grid.v1.GetGridResponse\"%\x82\xd3\xe4\x93\x02\x1f\x12\x1d/api/grid/status/{session_id}\x12n\n\tListGrids\x12!.orderly_grid.v1.ListGridsRequest\x1a\".orderly_grid.v1.ListGridsResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/api/grid/sessions\x12\x85\x01\n\x11ListGridSummaries\x12).orderly_grid.v1.ListGridSummariesRequest\x1a*.orderly_grid.v1.ListGridSummariesResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/api/grid/summary\x12{\n\x0bPreviewGrid\x12#.orderly_grid.v1.PreviewGridRequest\x1a$.orderly_grid.v1.PreviewGridResponse\"!\x82\xd3\xe4\x93\x02\x1b\"\x11/api/grid/preview:\x06\x63onfig\x12\x90\x01\n\nWatchFills\x12\".orderly_grid.v1.WatchFillsRequest\x1a#.orderly_grid.v1.WatchFillsResponse\"7\x82\xd3\xe4\x93\x02\x31\x12\x1c/api/grid/fills/{session_id}Z\x11\x12\x0f/api/grid/fills0\x01\x12\x82\x01\n\x0fRegisterAccount\x12\'.orderly_grid.v1.RegisterAccountRequest\x1a(.orderly_grid.v1.RegisterAccountResponse\"\x1c\x82\xd3\xe4\x93\x02\x16\"\x11/api/grid/account:\x01*b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -39,8 +39,6 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_STARTGRIDREQUEST'].fields_by_name['ticker']._serialized_options = b'\342A\001\002'
   _globals['_STARTGRIDREQUEST'].fields_by_name['direction']._loaded_options = None
   _globals['_STARTGRIDREQUEST'].fields_by_name['direction']._serialized_options = b'\342A\001\002'
-  _globals['_STARTGRIDREQUEST'].fields_by_name['current_price']._loaded_options = None
-  _globals['_STARTGRIDREQUEST'].fields_by_name['current_price']._serialized_options = b'\342A\001\002'
   _globals['_STARTGRIDREQUEST'].fields_by_name['upper_bound']._loaded_options = None
   _globals['_STARTGRIDREQUEST'].fields_by_name['upper_bound']._serialized_options = b'\342A\001\002'
   _globals['_STARTGRIDREQUEST'].fields_by_name['lower_bound']._loaded_options = None
@@ -92,41 +90,41 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GRIDSERVICE'].methods_by_name['RegisterAccount']._loaded_options = None
   _globals['_GRIDSERVICE'].methods_by_name['RegisterAccount']._serialized_options = b'\202\323\344\223\002\026\"\021/api/grid/account:\001*'
   _globals['_STARTGRIDREQUEST']._serialized_start=175
-  _globals['_STARTGRIDREQUEST']._serialized_end=649
-  _globals['_STARTGRIDRESPONSE']._serialized_start=651
-  _globals['_STARTGRIDRESPONSE']._serialized_end=707
-  _globals['_STOPGRIDREQUEST']._serialized_start=710
-  _globals['_STOPGRIDREQUEST']._serialized_end=853
-  _globals['_STOPGRIDRESPONSE']._serialized_start=855
-  _globals['_STOPGRIDRESPONSE']._serialized_end=910
-  _globals['_GETGRIDREQUEST']._serialized_start=912
-  _globals['_GETGRIDREQUEST']._serialized_end=1006
-  _globals['_GETGRIDRESPONSE']._serialized_start=1008
-  _globals['_GETGRIDRESPONSE']._serialized_end=1062
-  _globals['_LISTGRIDSREQUEST']._serialized_start=1065
-  _globals['_LISTGRIDSREQUEST']._serialized_end=1236
-  _globals['_LISTGRIDSRESPONSE']._serialized_start=1238
-  _globals['_LISTGRIDSRESPONSE']._serialized_end=1320
-  _globals['_LISTGRIDSUMMARIESREQUEST']._serialized_start=1323
-  _globals['_LISTGRIDSUMMARIESREQUEST']._serialized_end=1540
-  _globals['_LISTGRIDSUMMARIESRESPONSE']._serialized_start=1543
-  _globals['_LISTGRIDSUMMARIESRESPONSE']._serialized_end=1692
-  _globals['_PREVIEWGRIDREQUEST']._serialized_start=1694
-  _globals['_PREVIEWGRIDREQUEST']._serialized_end=1765
-  _globals['_PREVIEWGRIDRESPONSE']._serialized_start=1768
-  _globals['_PREVIEWGRIDRESPONSE']._serialized_end=2087
-  _globals['_WATCHFILLSREQUEST']._serialized_start=2089
-  _globals['_WATCHFILLSREQUEST']._serialized_end=2199
-  _globals['_WATCHFILLSRESPONSE']._serialized_start=2202
-  _globals['_WATCHFILLSRESPONSE']._serialized_end=2330
-  _globals['_REPLAYCOMPLETE']._serialized_start=2332
-  _globals['_REPLAYCOMPLETE']._serialized_end=2366
-  _globals['_REGISTERACCOUNTREQUEST']._serialized_start=2369
-  _globals['_REGISTERACCOUNTREQUEST']._serialized_end=2532
-  _globals['_ACCOUNT']._serialized_start=2534
-  _globals['_ACCOUNT']._serialized_end=2641
-  _globals['_REGISTERACCOUNTRESPONSE']._serialized_start=2643
-  _globals['_REGISTERACCOUNTRESPONSE']._serialized_end=2711
-  _globals['_GRIDSERVICE']._serialized_start=2714
-  _globals['_GRIDSERVICE']._serialized_end=3717
+  _globals['_STARTGRIDREQUEST']._serialized_end=668
+  _globals['_STARTGRIDRESPONSE']._serialized_start=670
+  _globals['_STARTGRIDRESPONSE']._serialized_end=726
+  _globals['_STOPGRIDREQUEST']._serialized_start=729
+  _globals['_STOPGRIDREQUEST']._serialized_end=872
+  _globals['_STOPGRIDRESPONSE']._serialized_start=874
+  _globals['_STOPGRIDRESPONSE']._serialized_end=929
+  _globals['_GETGRIDREQUEST']._serialized_start=931
+  _globals['_GETGRIDREQUEST']._serialized_end=1025
+  _globals['_GETGRIDRESPONSE']._serialized_start=1027
+  _globals['_GETGRIDRESPONSE']._serialized_end=1081
+  _globals['_LISTGRIDSREQUEST']._serialized_start=1084
+  _globals['_LISTGRIDSREQUEST']._serialized_end=1255
+  _globals['_LISTGRIDSRESPONSE']._serialized_start=1257
+  _globals['_LISTGRIDSRESPONSE']._serialized_end=1339
+  _globals['_LISTGRIDSUMMARIESREQUEST']._serialized_start=1342
+  _globals['_LISTGRIDSUMMARIESREQUEST']._serialized_end=1559
+  _globals['_LISTGRIDSUMMARIESRESPONSE']._serialized_start=1562
+  _globals['_LISTGRIDSUMMARIESRESPONSE']._serialized_end=1711
+  _globals['_PREVIEWGRIDREQUEST']._serialized_start=1713
+  _globals['_PREVIEWGRIDREQUEST']._serialized_end=1784
+  _globals['_PREVIEWGRIDRESPONSE']._serialized_start=1787
+  _globals['_PREVIEWGRIDRESPONSE']._serialized_end=2176
+  _globals['_WATCHFILLSREQUEST']._serialized_start=2178
+  _globals['_WATCHFILLSREQUEST']._serialized_end=2288
+  _globals['_WATCHFILLSRESPONSE']._serialized_start=2291
+  _globals['_WATCHFILLSRESPONSE']._serialized_end=2419
+  _globals['_REPLAYCOMPLETE']._serialized_start=2421
+  _globals['_REPLAYCOMPLETE']._serialized_end=2455
+  _globals['_REGISTERACCOUNTREQUEST']._serialized_start=2458
+  _globals['_REGISTERACCOUNTREQUEST']._serialized_end=2621
+  _globals['_ACCOUNT']._serialized_start=2623
+  _globals['_ACCOUNT']._serialized_end=2730
+  _globals['_REGISTERACCOUNTRESPONSE']._serialized_start=2732
+  _globals['_REGISTERACCOUNTRESPONSE']._serialized_end=2800
+  _globals['_GRIDSERVICE']._serialized_start=2803
+  _globals['_GRIDSERVICE']._serialized_end=3806
 # @@protoc_insertion_point(module_scope)

@@ -22,8 +22,9 @@ DESCRIPTOR: _descriptor.FileDescriptor
 
 @_typing.final
 class StartGridRequest(_message.Message):
-    """The REST body of POST /api/grid/start. Flat, as the REST contract has it; fields 1-14 are the
-    GridConfig fields with the same numbers and meaning.
+    """The REST body of POST /api/grid/start. Flat, as the REST contract has it; fields 1-14 and 16 are
+    the GridConfig fields with the same numbers, meaning and limits (every decimal at most 40
+    characters with at most 12 digits before and 12 after the point; see GridConfig).
     """
 
     DESCRIPTOR: _descriptor.Descriptor
@@ -43,27 +44,39 @@ class StartGridRequest(_message.Message):
     TAKE_PROFIT_PRICE_FIELD_NUMBER: _builtins.int
     CLOSE_POSITION_ON_STOP_FIELD_NUMBER: _builtins.int
     USER_AUTH_FIELD_NUMBER: _builtins.int
+    PRICE_TOLERANCE_FIELD_NUMBER: _builtins.int
     ticker: _builtins.str
     """`BTCUSDT` (mapped to PERP_BTC_USDC) or a native Orderly symbol such as `PERP_BTC_USDC`."""
     direction: _grid_pb2.Direction.ValueType
     current_price: _builtins.str
+    """Optional: checked against the venue's mark price (see GridConfig.current_price)."""
     upper_bound: _builtins.str
+    """Decimal, > lower_bound, below 10^12, at most 12 digits after the point."""
     lower_bound: _builtins.str
+    """Decimal, > 0, at most 12 digits after the point."""
     grid_levels: _builtins.int
     """Number of price LINES including both bounds; at least 2."""
     total_margin: _builtins.str
+    """Decimal, > 0, below 10^12, at most 12 digits after the point."""
     grid_type: _grid_pb2.GridType.ValueType
     """UNSPECIFIED means ARITHMETIC."""
     grid_ratio: _builtins.str
-    """Required for GEOMETRIC, in [0.01, 0.1]."""
+    """Required for GEOMETRIC, in [0.01, 0.1], at most 12 digits after the point."""
     leverage: _builtins.int
     """0 means 1."""
     trigger_price: _builtins.str
+    """Optional decimal inside (lower_bound, upper_bound), at most 12 digits after the point."""
     stop_loss_price: _builtins.str
-    """Legacy REST name `stop_bot_price` is accepted by the shim."""
+    """Optional decimal, > 0, below 10^12, at most 12 digits after the point. Legacy REST name
+    `stop_bot_price` is accepted by the shim.
+    """
     take_profit_price: _builtins.str
-    """Legacy REST name `stop_top_price` is accepted by the shim."""
+    """Optional decimal, > 0, below 10^12, at most 12 digits after the point. Legacy REST name
+    `stop_top_price` is accepted by the shim.
+    """
     close_position_on_stop: _builtins.bool
+    price_tolerance: _builtins.str
+    """See GridConfig.price_tolerance."""
     @_builtins.property
     def user_auth(self) -> _auth_pb2.UserAuth: ...
     def __init__(
@@ -84,10 +97,11 @@ class StartGridRequest(_message.Message):
         take_profit_price: _builtins.str = ...,
         close_position_on_stop: _builtins.bool = ...,
         user_auth: _auth_pb2.UserAuth | None = ...,
+        price_tolerance: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["user_auth", b"user_auth"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["close_position_on_stop", b"close_position_on_stop", "current_price", b"current_price", "direction", b"direction", "grid_levels", b"grid_levels", "grid_ratio", b"grid_ratio", "grid_type", b"grid_type", "leverage", b"leverage", "lower_bound", b"lower_bound", "stop_loss_price", b"stop_loss_price", "take_profit_price", b"take_profit_price", "ticker", b"ticker", "total_margin", b"total_margin", "trigger_price", b"trigger_price", "upper_bound", b"upper_bound", "user_auth", b"user_auth"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["close_position_on_stop", b"close_position_on_stop", "current_price", b"current_price", "direction", b"direction", "grid_levels", b"grid_levels", "grid_ratio", b"grid_ratio", "grid_type", b"grid_type", "leverage", b"leverage", "lower_bound", b"lower_bound", "price_tolerance", b"price_tolerance", "stop_loss_price", b"stop_loss_price", "take_profit_price", b"take_profit_price", "ticker", b"ticker", "total_margin", b"total_margin", "trigger_price", b"trigger_price", "upper_bound", b"upper_bound", "user_auth", b"user_auth"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -379,6 +393,9 @@ class PreviewGridResponse(_message.Message):
     MIN_PROFIT_RATE_PER_GRID_FIELD_NUMBER: _builtins.int
     MAX_PROFIT_RATE_PER_GRID_FIELD_NUMBER: _builtins.int
     FEE_RATE_FIELD_NUMBER: _builtins.int
+    MARK_PRICE_FIELD_NUMBER: _builtins.int
+    MIN_ORDER_PRICE_FIELD_NUMBER: _builtins.int
+    MAX_ORDER_PRICE_FIELD_NUMBER: _builtins.int
     symbol: _builtins.str
     """The Orderly symbol the ticker maps to."""
     quantity_per_cell: _builtins.str
@@ -396,13 +413,20 @@ class PreviewGridResponse(_message.Message):
     max_profit_rate_per_grid: _builtins.str
     fee_rate: _builtins.str
     """The fee rate assumed for each leg (maker), as a fraction."""
+    mark_price: _builtins.str
+    """The venue's mark price the preview was laid out around."""
+    min_order_price: _builtins.str
+    """The prices the venue accepts orders at now (its price_scope around the mark): every line must
+    lie within them.
+    """
+    max_order_price: _builtins.str
     @_builtins.property
     def lines(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Price lines, ascending, rounded to the symbol's tick."""
 
     @_builtins.property
     def orders(self) -> _containers.RepeatedCompositeFieldContainer[_grid_pb2.PlannedOrder]:
-        """The orders StartGrid would place now, at current_price."""
+        """The orders StartGrid would place now, around mark_price."""
 
     def __init__(
         self,
@@ -418,10 +442,13 @@ class PreviewGridResponse(_message.Message):
         min_profit_rate_per_grid: _builtins.str = ...,
         max_profit_rate_per_grid: _builtins.str = ...,
         fee_rate: _builtins.str = ...,
+        mark_price: _builtins.str = ...,
+        min_order_price: _builtins.str = ...,
+        max_order_price: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["fee_rate", b"fee_rate", "lines", b"lines", "max_profit_per_grid", b"max_profit_per_grid", "max_profit_rate_per_grid", b"max_profit_rate_per_grid", "min_profit_per_grid", b"min_profit_per_grid", "min_profit_rate_per_grid", b"min_profit_rate_per_grid", "order_notional", b"order_notional", "orders", b"orders", "quantity_per_cell", b"quantity_per_cell", "required_margin", b"required_margin", "symbol", b"symbol"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["fee_rate", b"fee_rate", "lines", b"lines", "mark_price", b"mark_price", "max_order_price", b"max_order_price", "max_profit_per_grid", b"max_profit_per_grid", "max_profit_rate_per_grid", b"max_profit_rate_per_grid", "min_order_price", b"min_order_price", "min_profit_per_grid", b"min_profit_per_grid", "min_profit_rate_per_grid", b"min_profit_rate_per_grid", "order_notional", b"order_notional", "orders", b"orders", "quantity_per_cell", b"quantity_per_cell", "required_margin", b"required_margin", "symbol", b"symbol"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -437,7 +464,10 @@ class WatchFillsRequest(_message.Message):
     session_id: _builtins.str
     """One session, or empty for every session of the signer."""
     after_seq: _builtins.int
-    """Resume point: only fills with seq > after_seq are sent. 0 replays the whole retained ledger."""
+    """Resume point: only fills with seq > after_seq are sent. 0 replays the whole retained ledger.
+    At most 2^63 - 1 (9223372036854775807, seqs are signed 64-bit in the stores); larger is
+    INVALID_ARGUMENT naming after_seq.
+    """
     @_builtins.property
     def user_auth(self) -> _auth_pb2.UserAuth: ...
     def __init__(
