@@ -6,15 +6,21 @@ Prints one table.
 
 The simulator runs in a process of its own (as Orderly would be remote); the service (SQLite store
 in a temp dir, Orderly adapter over loopback sockets, gRPC server, REST shim) and the measuring
-clients share this process and its event loop (2-core machine). Venue rate limits are OFF on both
-sides so the service itself is measured: with Orderly's 10 orders/s per account, 100 sessions sharing
-one account would measure the venue's limit instead (the service's own per-wallet and per-address
-limits are off too). Every request is signed for real (orderly_grid.signing, one eth-account wallet
-per simulated user, a fresh nonce each); the GetGrid throughput requests are signed before the clock
-starts, so the table holds the server's cost of verifying them, not the client's of signing.
+clients share this process and its event loop (2-core machine). One grid runs per venue account and
+symbol, so every simulated user has a venue account of its own: created through the simulator's
+control routes and registered with the user's signed RegisterAccount (the service then holds one
+exchange connection per account). Venue rate limits are OFF on both sides so the service itself is
+measured, and so are the service's own per-wallet and per-address limits (the WatchFills streams per
+wallet are raised to --subscribers). Every request is signed for real (orderly_grid.signing, one
+eth-account wallet per simulated user, a fresh nonce each); the GetGrid throughput requests are
+signed before the clock starts, so the table holds the server's cost of verifying them, not the
+client's of signing. Grids are laid out around the mark the bench set (current_price = that mark)
+and their orders are POST_ONLY: every price move stops short of the counter orders' lines, so the
+counter orders rest instead of being cancelled as takers.
 
-- fill -> counter: an observer connection on the same venue account sees every execution report;
-  latency = (counter order's NEW report) - (the fill's report), both as the observer received them.
+- fill -> counter: an observer holds its own private connection to every user's venue account and
+  sees every execution report; latency = (counter order's NEW report) - (the fill's report), both
+  as the observer received them.
 - GetGrid req/s vs echo: the same concurrency against GetGrid and against a grpc.aio server whose
   only method echoes its request bytes, in the same run.
 - REST vs gRPC: sequential GetGrid over gRPC and GET /api/grid/status over the shim, p50.
@@ -26,14 +32,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import contextlib
 import json
+import os
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import replace
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -47,16 +56,28 @@ from google.protobuf.message import Message  # noqa: E402
 from orderly_grid import signing  # noqa: E402
 from orderly_grid.v1 import grid_pb2, grid_service_pb2, grid_service_pb2_grpc  # noqa: E402
 
-from engine import OrderAccepted, OrderFilled, OrderPartiallyFilled, Side, parse_client_order_id  # noqa: E402
+from engine import (  # noqa: E402
+    OrderAccepted,
+    OrderCancelled,
+    OrderFilled,
+    OrderPartiallyFilled,
+    Side,
+    parse_client_order_id,
+)
 from server.app import Application, freeze_startup_heap  # noqa: E402
 from server.auth import RateLimitPolicy  # noqa: E402
-from server.exchange import OrderlyConfig, OrderlyCredentials, OrderlyExchange  # noqa: E402
-from server.exchange.constants import RATE_LIMITS, RateLimit  # noqa: E402
+from server.exchange import OrderlyConfig, OrderlyCredentials, OrderlySigner  # noqa: E402
+from server.exchange.constants import RATE_LIMITS, TOPIC_EXECUTION_REPORT, RateLimit  # noqa: E402
+from server.exchange.parsing import parse_execution_report  # noqa: E402
+from server.exchange.ws import Frame, WsStream  # noqa: E402
 from server.logs import configure_logging  # noqa: E402
-from server.settings import Settings  # noqa: E402
-from server.simulator import SimulatorControl  # noqa: E402
+from server.settings import DEFAULT_MAX_STREAMS_PER_USER, Settings  # noqa: E402
+from server.simulator import SimAccount, SimulatorControl  # noqa: E402
 
 BTC, ETH = "PERP_BTC_USDC", "PERP_ETH_USDC"
+# The marks the bench sets before starting grids (the simulator's own initial ones); StartGrid lays
+# the grid out around the venue's mark and refuses a current_price more than 1 % from it.
+BTC_MARK, ETH_MARK = "42500", "2500"
 # The venue runs in its own process, as Orderly would: the service's CPU is its own. Rate limits off.
 SIMULATOR_PROGRAM = """
 import asyncio, json, signal
@@ -88,8 +109,10 @@ async def simulator_process() -> AsyncIterator[dict[str, str]]:
         await process.wait()
 
 
-# The service's own per-wallet and per-address limits are off too: one client address starts 100 grids.
-NO_AUTH_LIMITS = RateLimitPolicy(per_user={}, per_peer={})
+# The service's own per-wallet and per-address limits are off too: one client address registers 100
+# accounts and starts 100 grids. (This policy replaces the settings' GRID_RATE_LIMIT_* ones.)
+NO_AUTH_LIMITS = RateLimitPolicy(per_user={}, per_peer={}, auth_failures=None)
+UNLIMITED_PER_MIN = 1_000_000  # the largest per-minute limit the settings accept
 
 
 def wallet_key(i: int) -> str:
@@ -100,6 +123,20 @@ def wallet_key(i: int) -> str:
 def user(i: int) -> str:
     """The user id the server sees for wallet i (the lower-case address)."""
     return str(Account.from_key(wallet_key(i)).address).lower()
+
+
+async def own_account(
+    control: SimulatorControl, stub: grid_service_pb2_grpc.GridServiceAsyncStub, observer: Observer, i: int
+) -> None:
+    """Give user i a venue account of its own (one grid per account and symbol): created on the
+    simulator, registered by wallet i's signed RegisterAccount, and followed by the observer."""
+    account = await control.create_account()
+    registration = grid_service_pb2.RegisterAccountRequest(
+        account_id=account.account_id, orderly_key=account.orderly_key, orderly_secret=account.orderly_secret
+    )
+    registered = await stub.RegisterAccount(signed("RegisterAccount", registration, i))
+    assert registered.account.account_id == account.account_id.lower()
+    await observer.watch(account)
 
 
 def signed(action: str, message: Message, i: int) -> Any:
@@ -129,26 +166,63 @@ def pct(values: list[float], q: float) -> float:
 
 
 class Observer:
-    """A second connection to the venue account: receive time of every fill and NEW report."""
+    """Its own private connection to every simulated user's venue account (one WebSocket each, on
+    one HTTP session; the service holds its own): receive time of every fill and NEW report."""
 
-    def __init__(self, exchange: OrderlyExchange) -> None:
-        self.exchange = exchange
+    def __init__(self, private_ws_url: str) -> None:
+        self._private_ws_url = private_ws_url
+        # One WebSocket per account: no cap on connections (aiohttp's default is 100 per session).
+        self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
+        self._streams: list[WsStream] = []
         self.fill_ns: dict[str, int] = {}  # client_order_id -> first fill report
         self.fill_key_ns: dict[tuple[str, str], int] = {}
         self.new_ns: dict[str, int] = {}
+        # client_order_id -> the venue's reason. The bench never stops a grid, so a cancellation is a
+        # POST_ONLY counter order that would have crossed: a price move that went too far.
+        self.cancelled: dict[str, str] = {}
         self.changed = asyncio.Event()
-        self.task = asyncio.create_task(self._run())
 
-    async def _run(self) -> None:
-        async for venue_event in self.exchange.events():
-            now = time.monotonic_ns()
-            event = venue_event.event
+    async def watch(self, account: SimAccount) -> None:
+        """Follow `account`'s execution reports from now on (returns once subscribed)."""
+        signer = OrderlySigner(
+            OrderlyCredentials(account.account_id, account.orderly_key, account.orderly_secret)
+        )
+        stream = WsStream(
+            f"observer-{len(self._streams)}",
+            f"{self._private_ws_url}/{account.account_id}",
+            self._session,
+            self._on_frame,
+            auth_params=signer.ws_auth_params,
+        )
+        await stream.subscribe(TOPIC_EXECUTION_REPORT)
+        self._streams.append(stream)
+        stream.start()
+        await asyncio.wait_for(stream.connected.wait(), 30)
+
+    def _on_frame(self, frame: Frame) -> None:
+        data = frame.get("data")
+        if frame.get("topic") != TOPIC_EXECUTION_REPORT or not isinstance(data, Mapping):
+            return
+        now = time.monotonic_ns()
+        for event in parse_execution_report(data)[1]:
             if isinstance(event, OrderFilled | OrderPartiallyFilled):
                 self.fill_ns.setdefault(event.client_order_id, now)
                 self.fill_key_ns.setdefault((event.order_id, event.trade_id), now)
             elif isinstance(event, OrderAccepted):
                 self.new_ns.setdefault(event.client_order_id, now)
-            self.changed.set()
+            elif isinstance(event, OrderCancelled):
+                self.cancelled[event.client_order_id] = event.reason
+        self.changed.set()
+
+    def check_nothing_cancelled(self) -> None:
+        if self.cancelled:
+            shown = dict(list(self.cancelled.items())[:3])
+            raise RuntimeError(f"{len(self.cancelled)} order(s) cancelled by the venue, e.g. {shown}")
+
+    async def close(self) -> None:
+        for stream in self._streams:
+            await stream.close()
+        await self._session.close()
 
     async def wait(self, condition: Callable[[], bool], timeout_s: float = 60.0) -> None:
         deadline = time.monotonic() + timeout_s
@@ -168,11 +242,14 @@ def counter_of(client_order_id: str) -> str:
     return f"{parsed.prefix}-{parsed.cell_index}{letter}{parsed.cycle + 1}"
 
 
-def request(wallet: int, ticker: str, price: str, lower: str, upper: str, levels: int) -> Any:
+def request(wallet: int, ticker: str, mark: str, lower: str, upper: str, levels: int) -> Any:
+    """StartGrid signed by `wallet`, BOTH, between bounds that contain `mark`, the venue's mark price (the
+    bench set it), sent as current_price."""
+    assert Decimal(lower) < Decimal(mark) < Decimal(upper)
     message = grid_service_pb2.StartGridRequest(
         ticker=ticker,
         direction=grid_pb2.DIRECTION_BOTH,
-        current_price=price,
+        current_price=mark,
         lower_bound=lower,
         upper_bound=upper,
         grid_levels=levels,
@@ -200,6 +277,7 @@ async def fill_to_counter(
         await observer.wait(lambda before=before: len(ours() - before) >= len(prefixes))
         filled = ours() - before
         await observer.wait(lambda filled=filled: all(counter_of(c) in observer.new_ns for c in filled))
+        observer.check_nothing_cancelled()  # every counter order rests (POST_ONLY)
         latencies += [(observer.new_ns[counter_of(c)] - observer.fill_ns[c]) / 1e6 for c in filled]
     return latencies
 
@@ -253,19 +331,33 @@ async def main(args: argparse.Namespace) -> None:
                 rate_limits=NO_LIMITS,
                 reconcile_interval_ms=0,
             )
-            settings = replace(Settings(), grpc_port=0, rest_port=0, data_dir=Path(tmp))
+            settings = replace(
+                Settings(),
+                grpc_port=0,
+                rest_port=0,
+                data_dir=Path(tmp),
+                # RegisterAccount needs a master key (a fresh one: the store lives only this run).
+                master_key=base64.b64encode(os.urandom(32)).decode(),
+                # One wallet opens --subscribers WatchFills streams.
+                max_streams_per_user=max(args.subscribers, DEFAULT_MAX_STREAMS_PER_USER),
+                # Superseded by NO_AUTH_LIMITS; raised too so that no service limit is measured.
+                peer_rate_limit_per_min=UNLIMITED_PER_MIN,
+                user_rate_limit_per_min=UNLIMITED_PER_MIN,
+                preview_rate_limit_per_min=UNLIMITED_PER_MIN,
+                auth_failure_limit_per_min=UNLIMITED_PER_MIN,
+            )
             app = Application(settings, exchange_config=exchange_config, rate_limit_policy=NO_AUTH_LIMITS)
             await app.start()
             freeze_startup_heap()  # as `serve` does
-            observer_exchange = OrderlyExchange(exchange_config)
-            await observer_exchange.start()
-            observer = Observer(observer_exchange)
+            observer = Observer(sim["private_ws_url"])
             control = SimulatorControl(sim["rest_url"])
             channel = grpc.aio.insecure_channel(app.grpc_target)
             stub = grid_service_pb2_grpc.GridServiceStub(channel)
             try:
-                # One session on ETH: latency, then WatchFills fan-out on it.
-                eth = (await stub.StartGrid(request(0, "PERP_ETH_USDC", "2500", "2300", "2700", 5))).grid
+                # One session on ETH, on user 0's own account: latency, then WatchFills fan-out on it.
+                await own_account(control, stub, observer, 0)
+                await control.set_price(ETH, ETH_MARK)
+                eth = (await stub.StartGrid(request(0, "PERP_ETH_USDC", ETH_MARK, "2300", "2700", 5))).grid
                 eth_prefix = eth.open_orders[0].client_order_id.split("-")[0]
                 single = await fill_to_counter(
                     control, observer, ETH, {eth_prefix}, ("2390", "2510"), args.moves
@@ -317,11 +409,14 @@ async def main(args: argparse.Namespace) -> None:
                 )
                 del subscribers
 
-                # Many sessions on BTC, each of its own user.
+                # Many sessions on BTC, each of its own user on its own account.
+                for i in range(args.sessions):
+                    await own_account(control, stub, observer, i + 1)
+                await control.set_price(BTC, BTC_MARK)
                 prefixes: set[str] = set()
                 for i in range(args.sessions):
                     grid = (
-                        await stub.StartGrid(request(i + 1, "BTCUSDT", "42500", "40000", "45000", 6))
+                        await stub.StartGrid(request(i + 1, "BTCUSDT", BTC_MARK, "40000", "45000", 6))
                     ).grid
                     prefixes.add(grid.open_orders[0].client_order_id.split("-")[0])
                 many = await fill_to_counter(
@@ -382,8 +477,7 @@ async def main(args: argparse.Namespace) -> None:
             finally:
                 await channel.close()
                 await control.close()
-                observer.task.cancel()
-                await observer_exchange.close()
+                await observer.close()
                 await app.stop(grace_s=1.0)
     width = max(len(name) for name, _ in rows)
     print(f"{'service benchmark (simulator in its own process, loopback)'.ljust(width)}  value")
