@@ -168,10 +168,13 @@ class Session:
         """Read the session's fill ledger: every stored fill's key, and the fills after the saved
         state's last_fill_seq (appended, then a crash before the state was saved) to apply first."""
         applied_through = self.runtime.last_fill_seq
+        prefix_dash = self.state.prefix_dash  # the ledger of a session id also holds its earlier runs
         after_seq = 0
         while True:
             page = await self._deps.store.list_fills(self.session_id, after_seq=after_seq, limit=LEDGER_PAGE)
             for record in page:
+                if not record.client_order_id.startswith(prefix_dash):
+                    continue
                 if applied_through is not None and record.seq > applied_through:
                     self._replay.append(record)
                 else:

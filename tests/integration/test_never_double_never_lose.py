@@ -8,6 +8,7 @@ service's view, is the evidence."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections import Counter
 from decimal import Decimal
 from pathlib import Path
@@ -32,6 +33,7 @@ from tests.integration.harness import (
     wait_for_order,
     wait_until,
 )
+from tests.log_capture import captured_logs
 
 
 def every_order(sim: RunningSimulator, prefix: str) -> list[Order]:
@@ -165,3 +167,26 @@ async def test_a_crash_during_a_stop_with_close_resumes_and_ends_flat(
         assert [s.error_code for s in closing_submissions(sim, prefix)] == [None]
         ids = Counter(o.client_order_id for o in every_order(sim, prefix))
         assert all(count == 1 for count in ids.values()), ids
+
+
+async def test_a_resumed_run_reads_only_its_own_fills_from_the_session_ledger(
+    sim: RunningSimulator, control: SimulatorControl, tmp_path: Path
+) -> None:
+    """A session id (`<user>_<ticker>`) is reused by every run; the ledger keeps all their fills.
+    The resume of a new run must not feed an earlier run's fills to the new run's engine."""
+    async with running_app(sim, tmp_path) as server:
+        first = prefix_of((await server.stub.StartGrid(start_request())).grid)
+        await control.set_price(SYMBOL, "41950")  # the first run's buy at 42000 fills
+        await wait_for_order(sim, "SELL", "43000", "the first run's counter sell", prefix=first)
+        await server.stub.StopGrid(stop_request(close=True))
+        second = prefix_of((await server.stub.StartGrid(start_request(current_price=""))).grid)
+        assert second != first
+    with captured_logs("INFO") as stream:
+        async with running_app(sim, tmp_path) as server:
+            grid = await server.get(A_SESSION)
+            assert grid.status == grid_pb2.GRID_STATUS_RUNNING
+            assert len(venue_orders(sim, second)) == 5
+    lines = [json.loads(line) for line in stream.getvalue().splitlines() if line.startswith("{")]
+    anomalies = [line for line in lines if line.get("event") == "engine_anomaly"]
+    assert anomalies == []
+    assert not [line for line in lines if line.get("event") == "replaying_unapplied_fills"]
