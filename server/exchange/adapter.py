@@ -131,7 +131,7 @@ class OrderlyExchange:
             "silence_timeout_ms": self.config.ws_silence_timeout_ms,
             "reconnect_base_ms": self.config.ws_reconnect_base_ms,
             "reconnect_max_ms": self.config.ws_reconnect_max_ms,
-            "handshake_timeout_ms": self.config.ws_silence_timeout_ms,
+            "handshake_timeout_ms": self.config.ws_handshake_timeout_ms,
             "rng": self._rng,
         }
         account_id = self._signer.credentials.account_id

@@ -29,6 +29,9 @@ class OrderlyConfig:
     mark_price_max_age_ms: int = 5_000
     ws_ping_interval_ms: int = 10_000
     ws_silence_timeout_ms: int = 30_000
+    # How long a (re)connect waits for the venue's answer to its auth and subscriptions before it
+    # tries again: a handshake swallowed by a stalled venue costs this, not the silence timeout.
+    ws_handshake_timeout_ms: int = 5_000
     ws_reconnect_base_ms: int = 250
     ws_reconnect_max_ms: int = 10_000
     # How long start() waits for the private stream's first handshake (None: 3 x request_timeout_ms).

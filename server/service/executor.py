@@ -4,8 +4,8 @@ into the engine event that reports it (the engine learns what happened only thro
 - PlaceOrder: accepted -> OrderAccepted; a venue rejection -> OrderRejected (with the venue's code, so
   a duplicate client_order_id (-1007) is recognised as "already live"); OutcomeUnknown -> no event,
   the session reconciles from a snapshot instead (a timeout does not prove a rejection).
-- CancelOrder: done -> OrderCancelled; UnknownOrder (not open) -> the order's own history at the venue
-  (its trades, then how it ended) is fed back instead.
+- CancelOrder: done or UnknownOrder (not open) -> the order's own history at the venue (its trades,
+  then how it ended) is fed back: a cancelled order may have traded first, unseen.
 - ClosePosition: a reduce-only MARKET order clamped to the venue's position, then its own history.
 - QueryOrder: the order's history at the venue (by client_order_id, with its trades), as events; an
   order the venue never saw is a rejection with code -1006. Nothing is inferred from positions or
@@ -197,11 +197,13 @@ class CommandExecutor:
             return
         outcome.cancelled += 1
         bound.debug("order_cancelled")
-        outcome.events.append(
-            OrderCancelled(
-                command.client_order_id, command.order_id or "", "cancelled by the grid", self._now_ms()
-            )
-        )
+        # A cancelled order may have traded first, and the push of that trade may be lost: its own
+        # history (trades, then the end) is what ends the cell, never a bare "cancelled".
+        events = await self.look_up(command.client_order_id, command.order_id, "cancelled")
+        if events is None:
+            outcome.unresolved += 1  # the cell stays CANCELLING; a later reconciliation asks again
+        else:
+            outcome.events.extend(events)
 
     async def _close(self, command: ClosePosition, outcome: RoundOutcome) -> None:
         """A reduce-only MARKET order for the session's inventory, clamped to what the venue holds on

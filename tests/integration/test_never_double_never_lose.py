@@ -10,13 +10,15 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import Counter
+from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from orderly_grid.v1 import grid_pb2, grid_service_pb2
 
 from engine import OrderType, PlaceOrder, Side
-from server.simulator import RunningSimulator, SimulatorControl
+from server.simulator import RunningSimulator, SimulatorConfig, SimulatorControl, run_simulator
 from server.simulator.config import FaultConfig
 from server.simulator.history import Submission
 from server.simulator.orders import Order
@@ -190,3 +192,31 @@ async def test_a_resumed_run_reads_only_its_own_fills_from_the_session_ledger(
     anomalies = [line for line in lines if line.get("event") == "engine_anomaly"]
     assert anomalies == []
     assert not [line for line in lines if line.get("event") == "replaying_unapplied_fills"]
+
+
+@pytest.fixture
+async def thin_sim() -> AsyncIterator[RunningSimulator]:
+    """A venue where a price step fills at most half of each resting order."""
+    async with run_simulator(SimulatorConfig(port=0, seed=7, liquidity_fraction=Decimal("0.5"))) as running:
+        yield running
+
+
+async def test_a_partial_fill_whose_push_was_lost_is_booked_when_the_stop_cancels_its_order(
+    thin_sim: RunningSimulator, tmp_path: Path
+) -> None:
+    """Found by the chaos suite: the stop cancelled a partly filled order whose trade push was lost
+    and ended the cell on the cancel's answer alone; the trade never reached the ledger."""
+    sim = thin_sim
+    async with SimulatorControl(sim.rest_url) as control, running_app(sim, tmp_path) as server:
+        prefix = prefix_of((await server.stub.StartGrid(start_request())).grid)
+        await control.set_faults(FaultConfig(lost_push_rate=1.0))
+        await control.set_price(SYMBOL, "41950")  # half of the buy at 42000 fills, unseen
+        [partial] = [o for o in every_order(sim, prefix) if o.executed_quantity > 0]
+        stopped = (await server.stub.StopGrid(stop_request(close=False))).grid
+        assert stopped.status == grid_pb2.GRID_STATUS_STOPPED
+        assert Decimal(stopped.position.quantity) == partial.executed_quantity
+        await control.set_faults(FaultConfig())
+        replay = server.watch(A_SESSION)
+        await replay.wait_for(lambda w: w.replay_complete, "the replay")
+        assert [Decimal(f.quantity) for f in replay.fills] == [partial.executed_quantity]
+        replay.cancel()
