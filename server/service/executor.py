@@ -35,7 +35,14 @@ from engine import (
     QueryOrder,
     Side,
 )
-from server.exchange import Exchange, ExchangeError, OutcomeUnknown, PlacementAck, UnknownOrder
+from server.exchange import (
+    Exchange,
+    ExchangeError,
+    MinNotional,
+    OutcomeUnknown,
+    PlacementAck,
+    UnknownOrder,
+)
 from server.metrics import ServiceMetrics
 
 log = structlog.get_logger(__name__)
@@ -232,6 +239,12 @@ class CommandExecutor:
             ack = await self._exchange.place_order(self._symbol, order)
         except OutcomeUnknown as exc:
             bound.warning("close_position_outcome_unknown", error=str(exc))
+        except MinNotional as exc:
+            # Dust: the venue takes no order this small, reduce-only or not, and never will; the
+            # residual stays with the account (the stop's detail says so).
+            bound.warning("close_position_below_venue_minimum", error=str(exc), quantity=str(quantity))
+            outcome.close_blocked = True
+            return
         except ExchangeError as exc:
             bound.error("close_position_failed", error=str(exc), quantity=str(quantity))
             self._metrics.orders_failed.labels(self._symbol, type(exc).__name__).inc()

@@ -15,10 +15,16 @@ def final_status(reason: StopReason) -> SessionStatus:
 
 def stop_detail(state: SessionState, runtime: Runtime) -> str:
     """What the stop did, as StopGrid reports it: why, how many orders it cancelled, what it closed."""
-    return (
+    detail = (
         f"{state.stop_detail}; cancelled {runtime.cancelled_orders} open orders;"
         f" closed {runtime.closed_quantity} of the position"
     )
+    position = state.ledger.position
+    if state.close_requested and position != 0:
+        # The venue would take no reduce-only order for it: the account holds less of it (or the
+        # other side), or it is below the smallest order the venue accepts.
+        detail += f"; {position} left with the account: the venue would not reduce it further"
+    return detail
 
 
 def summary_record(

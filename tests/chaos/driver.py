@@ -610,7 +610,8 @@ class ChaosRun:
         self.report.ledger_fills = len(snapshot.ledger)
         self.report.runs = len(snapshot.runs)
         self.report.notes.extend(
-            f"close clamped: {note}" for note in inv.closes_clamped(snapshot.runs, snapshot.trades)
+            f"close clamped: {note}"
+            for note in inv.closes_clamped(snapshot.runs, snapshot.trades, snapshot.submissions)
         )
         dump = {
             "runs": [dataclasses.asdict(run) for run in snapshot.runs],

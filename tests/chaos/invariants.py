@@ -288,12 +288,27 @@ def figure_mismatches(runs: Sequence[Run], trades: Iterable[TradeRecord]) -> lis
     return violations
 
 
+MIN_NOTIONAL_CODE = -1102
+
+
+def refused_as_dust(run: Run, submissions: Iterable[Submission]) -> bool:
+    """Whether the venue's answer to the run's last closing order was "below the minimum order
+    value" (-1102): a residual no order can close, which stays with the account."""
+    closes = [s for s in submissions if s.client_order_id.startswith(f"{run.prefix}-x")]
+    return bool(closes) and max(closes, key=lambda s: s.timestamp_ms).error_code == MIN_NOTIONAL_CODE
+
+
 def stop_leftovers(
-    runs: Sequence[Run], orders: Iterable[OrderRecord], trades: Iterable[TradeRecord]
+    runs: Sequence[Run],
+    orders: Iterable[OrderRecord],
+    trades: Iterable[TradeRecord],
+    submissions: Iterable[Submission] = (),
 ) -> list[Violation]:
     """A finished run has no open order left on the venue, and one stopped with close_position holds
     no inventory (the sum of its own trades is zero) -- unless the account held less than that on the
-    symbol when it stopped (see `_reducible`)."""
+    symbol when it stopped (see `_reducible`), or the venue refused its last close as below its
+    minimum order value (`refused_as_dust`)."""
+    all_submissions = list(submissions)
     all_trades = list(trades)
     open_by_prefix: dict[str, list[OrderRecord]] = defaultdict(list)
     for order in orders:
@@ -317,7 +332,7 @@ def stop_leftovers(
         if run.close_requested:
             inventory = venue_figures(by_prefix.get(run.prefix, []), ZERO).position
             reducible = _reducible(run, inventory, all_trades)
-            if reducible != 0:
+            if reducible != 0 and not refused_as_dust(run, all_submissions):
                 violations.append(
                     Violation(
                         NOT_FLAT_AFTER_CLOSE,
@@ -356,18 +371,26 @@ def _reducible(run: Run, inventory: Decimal, trades: Sequence[TradeRecord]) -> D
     return min(abs(held), abs(inventory)) * (1 if inventory > 0 else -1)
 
 
-def closes_clamped(runs: Sequence[Run], trades: Iterable[TradeRecord]) -> list[str]:
-    """Runs stopped with close_position whose inventory stayed because the account held less of it
-    (not a violation: the close is clamped to what the venue holds); for the report."""
+def closes_clamped(
+    runs: Sequence[Run], trades: Iterable[TradeRecord], submissions: Iterable[Submission] = ()
+) -> list[str]:
+    """Runs stopped with close_position whose inventory stayed because the account held less of it,
+    or because the venue refused the close as below its minimum order value (not violations: the
+    close is clamped to what the venue holds and takes); for the report."""
     all_trades = list(trades)
+    all_submissions = list(submissions)
     by_prefix = trades_by_prefix(all_trades)
     notes = []
     for run in runs:
         if run.finished and run.close_requested:
             inventory = venue_figures(by_prefix.get(run.prefix, []), ZERO).position
-            if inventory != 0 and _reducible(run, inventory, all_trades) == 0:
+            if inventory == 0:
+                continue
+            if _reducible(run, inventory, all_trades) == 0:
                 held = account_position_at(all_trades, run.account_id, run.symbol, run.stopped_ms)
                 notes.append(f"{run.session_id} ({run.prefix}) keeps {inventory}: the account held {held}")
+            elif refused_as_dust(run, all_submissions):
+                notes.append(f"{run.session_id} ({run.prefix}) keeps {inventory}: below the venue's minimum")
     return notes
 
 
@@ -400,7 +423,7 @@ def check(snapshot: Snapshot, *, final: bool) -> list[Violation]:
         *live_twice_in_a_cell(snapshot.orders),
         *ledger_mismatches(snapshot.runs, snapshot.trades, snapshot.ledger),
         *figure_mismatches(snapshot.runs, snapshot.trades),
-        *stop_leftovers(snapshot.runs, snapshot.orders, snapshot.trades),
+        *stop_leftovers(snapshot.runs, snapshot.orders, snapshot.trades, snapshot.submissions),
     ]
     if final:
         violations.extend(stuck_sessions(snapshot.runs))

@@ -249,6 +249,19 @@ def test_a_partial_clamp_leaves_only_what_the_account_could_not_give() -> None:
     assert "still held 0.006" in violation.detail
 
 
+def test_a_residual_the_venue_refused_as_below_its_minimum_is_a_note_not_a_violation() -> None:
+    bought = trade(f"{P}-2B0", 1, 11, "BUY", "0.0002", "42000")
+    run = Run(SESSION, P, "STOPPED", close_requested=True)
+    refused = submission(f"{P}-xS0", None, -1102)
+    assert inv.stop_leftovers([run], [], [bought], [refused]) == []
+    [note] = inv.closes_clamped([run], [bought], [refused])
+    assert "below the venue's minimum" in note
+    other = submission(f"{P}-xS0", None, -1005)  # any other refusal is no excuse
+    assert [v.invariant for v in inv.stop_leftovers([run], [], [bought], [other])] == [
+        inv.NOT_FLAT_AFTER_CLOSE
+    ]
+
+
 def test_sessions_left_starting_or_stopping_count_only_in_the_final_check() -> None:
     runs = (Run(SESSION, P, "STOPPING"), Run("0xb_PERP_ETH_USDC", "g1111111111", "STARTING"))
     snapshot = Snapshot(orders=(), trades=(), submissions=(), ledger=(), runs=runs)

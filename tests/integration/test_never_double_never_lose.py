@@ -26,6 +26,7 @@ from server.store import SessionStatus
 from tests.integration.harness import (
     A_SESSION,
     SYMBOL,
+    Running,
     auth,
     prefix_of,
     running_app,
@@ -220,3 +221,30 @@ async def test_a_partial_fill_whose_push_was_lost_is_booked_when_the_stop_cancel
         await replay.wait_for(lambda w: w.replay_complete, "the replay")
         assert [Decimal(f.quantity) for f in replay.fills] == [partial.executed_quantity]
         replay.cancel()
+
+
+async def test_a_residual_below_the_venues_minimum_order_value_ends_the_stop_at_once(
+    thin_sim: RunningSimulator, tmp_path: Path
+) -> None:
+    """Found by the chaos suite: a partial fill left less than the venue's min_notional; every
+    closing order was refused (-1102), flattening retried, and the stop waited for its deadline.
+    The refusal is final: the stop finishes and says what was left with the account."""
+    sim = thin_sim
+    async with SimulatorControl(sim.rest_url) as control, running_app(sim, tmp_path) as server:
+        prefix = prefix_of((await server.stub.StartGrid(start_request(total_margin="100"))).grid)
+        await control.set_price(SYMBOL, "41950")  # half of the small buy at 42000 fills: dust
+        [partial] = [o for o in every_order(sim, prefix) if o.executed_quantity > 0]
+        assert partial.executed_quantity * Decimal("41950") < 10  # below BTC's min_notional
+        await wait_until_position(server, partial.executed_quantity)
+        stopped = (await server.stub.StopGrid(stop_request(close=True))).grid
+        assert stopped.status == grid_pb2.GRID_STATUS_STOPPED
+        assert f"{partial.executed_quantity} left with the account" in stopped.stop_detail
+        assert [s.error_code for s in closing_submissions(sim, prefix)] == [-1102]
+        assert venue_position(sim) == partial.executed_quantity
+
+
+async def wait_until_position(server: Running, quantity: Decimal) -> None:
+    async def reached() -> bool:
+        return Decimal((await server.get(A_SESSION)).position.quantity or "0") == quantity
+
+    await wait_until(reached, f"the session's position to reach {quantity}")
