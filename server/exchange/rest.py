@@ -292,16 +292,13 @@ class OrderlyRestClient:
         return [parse_order_row(row) for row in await self._paged_rows(c.ORDERS_PATH, c.ORDER_READ, query)]
 
     async def order_by_client_order_id(self, client_order_id: str) -> OrderReport | None:
-        """None when the venue has no such order (-1006, or -1000 "data does not exist" below HTTP 500)."""
+        """None when the venue says it has no such order (-1006). Nothing else counts as "not found":
+        a 400 -1000 is a path the venue does not know, not an order it never saw."""
         try:
             path = f"{c.CLIENT_ORDER_PATH}/{check_client_order_id(client_order_id)}"
             data = await self.get(path, c.ORDER_READ)
         except UnknownOrder:
             return None
-        except ExchangeError as exc:
-            if exc.code == c.CODE_UNKNOWN and (exc.http_status or 500) < 500:
-                return None
-            raise
         return parse_order_row(data) if isinstance(data, dict) else None
 
     async def order_by_id(self, order_id: str) -> OrderReport:

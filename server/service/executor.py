@@ -28,13 +28,13 @@ from engine import (
     OrderAccepted,
     OrderCancelled,
     OrderFilled,
-    OrderPartiallyFilled,
     OrderRejected,
     OrderType,
     PlaceOrder,
     QueryOrder,
     Side,
 )
+from engine.order_events import ORDER_NOT_FOUND_CODE
 from server.exchange import (
     Exchange,
     ExchangeError,
@@ -48,6 +48,10 @@ from server.metrics import ServiceMetrics
 log = structlog.get_logger(__name__)
 
 VenueCommand = PlaceOrder | CancelOrder | ClosePosition | QueryOrder
+# How long after its placement was sent an order the venue cannot find may still land (a request in
+# flight, or queued at the venue); only after this is "not found" taken as "never placed".
+PLACEMENT_SETTLE_MS = 10_000
+RESTART_SETTLE_MS = 2_000  # the same for ids of a process that died: counted from this one's start
 # How far before the last seen fill to ask the venue for trades again (venue clocks and pushes race).
 FILL_LOOKBACK_MS = 60_000
 
@@ -59,11 +63,9 @@ class RoundOutcome:
     events: list[Event] = field(default_factory=list)
     needs_reconcile: bool = False
     cancelled: int = 0
-    closed_quantity: Decimal = Decimal(0)
     close_blocked: bool = False  # the venue holds nothing a reduce-only close could reduce
     pending_close: str | None = None  # a closing order whose outcome is not known yet
     rejections: list[str] = field(default_factory=list)
-    unresolved: int = 0  # look-ups the venue did not answer
 
 
 class CommandExecutor:
@@ -82,6 +84,25 @@ class CommandExecutor:
         self._fills_since_ms = fills_since_ms
         self._metrics = metrics
         self._now_ms = now_ms
+        # When each recent placement was sent (insertion order = time order): a look-up that cannot
+        # find one of these may simply have overtaken it.
+        self._sent_ms: dict[str, int] = {}
+        self._started_ms = now_ms()
+
+    def _sent(self, client_order_id: str) -> None:
+        now = self._now_ms()
+        self._sent_ms[client_order_id] = now
+        while self._sent_ms:
+            oldest = next(iter(self._sent_ms))
+            if now - self._sent_ms[oldest] < PLACEMENT_SETTLE_MS:
+                break
+            del self._sent_ms[oldest]
+
+    def _may_still_land(self, client_order_id: str) -> bool:
+        now, sent = self._now_ms(), self._sent_ms.get(client_order_id)
+        if sent is None:  # sent by an earlier process, if at all: it died at least a restart ago
+            return now - self._started_ms < RESTART_SETTLE_MS
+        return now - sent < PLACEMENT_SETTLE_MS
 
     async def execute(self, commands: Sequence[VenueCommand], received_ns: int | None = None) -> RoundOutcome:
         outcome = RoundOutcome()
@@ -110,11 +131,14 @@ class CommandExecutor:
         an order the venue never saw comes back as a rejection with code -1006. A look-up that fails
         resolves nothing: the order stays as it is until a later reconciliation asks again."""
         for query in queries:
-            events = await self.look_up(query.client_order_id, query.order_id, query.reason)
-            if events is None:
-                outcome.unresolved += 1
-            else:
-                outcome.events.extend(events)
+            await self._look_up_into(outcome, query.client_order_id, query.order_id, query.reason)
+
+    async def _look_up_into(
+        self, outcome: RoundOutcome, client_order_id: str, order_id: str | None, reason: str
+    ) -> None:
+        events = await self.look_up(client_order_id, order_id, reason)
+        if events is not None:  # unanswered: the order stays as it is; a later look-up asks again
+            outcome.events.extend(events)
 
     async def look_up(
         self, client_order_id: str, order_id: str | None = None, reason: str = ""
@@ -125,6 +149,11 @@ class CommandExecutor:
             events = await self._exchange.query_order(self._symbol, client_order_id, order_id)
         except ExchangeError as exc:
             bound.warning("order_lookup_failed", error=str(exc), reason=reason)
+            return None
+        never_seen = any(isinstance(e, OrderRejected) and e.code == ORDER_NOT_FOUND_CODE for e in events)
+        if never_seen and self._may_still_land(client_order_id):
+            # Not found proves "never placed" only once the request cannot be on its way any more.
+            bound.info("order_not_found_yet", reason=reason)
             return None
         bound.info("order_looked_up", reason=reason, events=[type(event).__name__ for event in events])
         return events
@@ -141,6 +170,8 @@ class CommandExecutor:
         return [fill for fill in fills if fill.client_order_id.startswith(prefix_dash)]
 
     async def _place(self, orders: list[PlaceOrder], outcome: RoundOutcome, received_ns: int | None) -> None:
+        for order in orders:
+            self._sent(order.client_order_id)
         if len(orders) == 1:
             try:
                 results: list[PlacementAck | ExchangeError | Exception] = [
@@ -192,11 +223,7 @@ class CommandExecutor:
         except UnknownOrder:
             # Not open (filled, cancelled, or never placed): its own history says which, and books
             # whatever it traded; a guess here could end a cell whose order filled.
-            events = await self.look_up(command.client_order_id, command.order_id, "cancel: not open")
-            if events is None:
-                outcome.unresolved += 1
-            else:
-                outcome.events.extend(events)
+            await self._look_up_into(outcome, command.client_order_id, command.order_id, "cancel: not open")
             return
         except ExchangeError as exc:
             bound.warning("cancel_failed", error=str(exc))
@@ -206,11 +233,7 @@ class CommandExecutor:
         bound.debug("order_cancelled")
         # A cancelled order may have traded first, and the push of that trade may be lost: its own
         # history (trades, then the end) is what ends the cell, never a bare "cancelled".
-        events = await self.look_up(command.client_order_id, command.order_id, "cancelled")
-        if events is None:
-            outcome.unresolved += 1  # the cell stays CANCELLING; a later reconciliation asks again
-        else:
-            outcome.events.extend(events)
+        await self._look_up_into(outcome, command.client_order_id, command.order_id, "cancelled")
 
     async def _close(self, command: ClosePosition, outcome: RoundOutcome) -> None:
         """A reduce-only MARKET order for the session's inventory, clamped to what the venue holds on
@@ -222,7 +245,6 @@ class CommandExecutor:
             held = await self._exchange.position_quantity(self._symbol)
         except ExchangeError as exc:
             bound.warning("close_position_deferred", error=str(exc), quantity=str(command.quantity))
-            outcome.unresolved += 1
             return
         reducible = held if command.side is Side.SELL else -held
         quantity = min(command.quantity, max(reducible, Decimal(0)))
@@ -235,6 +257,8 @@ class CommandExecutor:
         order = PlaceOrder(
             command.client_order_id, command.side, OrderType.MARKET, quantity, None, reduce_only=True
         )
+        self._sent(command.client_order_id)
+        order_id: str | None = None
         try:
             ack = await self._exchange.place_order(self._symbol, order)
         except OutcomeUnknown as exc:
@@ -252,20 +276,19 @@ class CommandExecutor:
         else:
             self._metrics.orders_placed.labels(self._symbol, command.side.value).inc()
             bound.info("position_close_placed", order_id=ack.order_id, quantity=str(quantity))
-        await self.settle_close(command.client_order_id, outcome)
+            order_id = ack.order_id
+        await self.settle_close(command.client_order_id, outcome, order_id)
 
-    async def settle_close(self, client_order_id: str, outcome: RoundOutcome) -> None:
+    async def settle_close(
+        self, client_order_id: str, outcome: RoundOutcome, order_id: str | None = None
+    ) -> None:
         """Feed back what a closing order did; while its end is not known, name it pending (the
         session makes no further close until it is: a second one could reduce more than the
         session's own inventory)."""
-        events = await self.look_up(client_order_id, None, "closing order")
+        events = await self.look_up(client_order_id, order_id, "closing order")
         if events is None:
             outcome.pending_close = client_order_id
             return
         outcome.events.extend(events)
-        outcome.closed_quantity += sum(
-            (event.quantity for event in events if isinstance(event, OrderFilled | OrderPartiallyFilled)),
-            Decimal(0),
-        )
         if not any(isinstance(event, OrderFilled | OrderCancelled | OrderRejected) for event in events):
             outcome.pending_close = client_order_id  # still working on the venue

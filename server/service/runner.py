@@ -32,7 +32,9 @@ MAX_BATCH = 64  # venue events applied per round when they queue up
 @dataclass(frozen=True, slots=True)
 class RunnerSettings:
     queue_size: int = 10_000
-    stop_timeout_ms: int = 5_000  # how long a stop waits for cancels and the close to be confirmed
+    # How long a stop waits for cancels and the close to be confirmed: longer than a placement takes
+    # to settle (server.service.executor.PLACEMENT_SETTLE_MS), so a close of unknown outcome is known.
+    stop_timeout_ms: int = 12_000
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
@@ -93,6 +93,8 @@ class Session:
         self.stopping = record.status is SessionStatus.STOPPING
         self._deps = deps
         self._saved: tuple[SessionState, Runtime] = (state, runtime)
+        self._saved_stopping = self.stopping
+        self._ledger_ahead = False  # a failed round left fills in the ledger the state does not hold
         self._fill_events: dict[tuple[str, str], OrderFilled | OrderPartiallyFilled] = {}
         # (order_id, trade_id) of every fill the engine state holds: a fill seen again (a restart's
         # catch-up, a look-up, a replayed push) is dropped here, whatever its cell has done since.
@@ -168,20 +170,32 @@ class Session:
         """Read the session's fill ledger: every stored fill's key, and the fills after the saved
         state's last_fill_seq (appended, then a crash before the state was saved) to apply first."""
         applied_through = self.runtime.last_fill_seq
-        prefix_dash = self.state.prefix_dash  # the ledger of a session id also holds its earlier runs
-        after_seq = 0
+        async for record in self._own_ledger(0):
+            if applied_through is not None and record.seq > applied_through:
+                self._replay.append(record)
+            else:
+                self._applied.add((record.order_id, record.trade_id))
+
+    async def _own_ledger(self, after_seq: int) -> AsyncIterator[FillRecord]:
+        """This run's fills in the ledger after `after_seq` (the ledger of a session id also holds
+        its earlier runs' fills)."""
+        prefix_dash = self.state.prefix_dash
         while True:
             page = await self._deps.store.list_fills(self.session_id, after_seq=after_seq, limit=LEDGER_PAGE)
             for record in page:
-                if not record.client_order_id.startswith(prefix_dash):
-                    continue
-                if applied_through is not None and record.seq > applied_through:
-                    self._replay.append(record)
-                else:
-                    self._applied.add((record.order_id, record.trade_id))
+                if record.client_order_id.startswith(prefix_dash):
+                    yield record
             if len(page) < LEDGER_PAGE:
                 return
             after_seq = page[-1].seq
+
+    async def _unapplied_ledger_fills(self) -> list[Event]:
+        """After a failed round: the fills it appended to the ledger but the state went back on."""
+        return [
+            _fill_event(record)
+            async for record in self._own_ledger(self.runtime.last_fill_seq or 0)
+            if (record.order_id, record.trade_id) not in self._applied
+        ]
 
     async def request_stop(self, close_position: bool | None) -> None:
         await self.process([StopRequested(close_position)], [], None)
@@ -202,6 +216,8 @@ class Session:
                 await self._flatten()
             if self._residual:
                 return False
+        else:
+            await self._last_look()
         live = any(cell.is_live for cell in self.state.cells)
         if live or self._residual:
             log.warning(
@@ -212,6 +228,19 @@ class Session:
             )
         await self.finish()
         return True
+
+    async def _last_look(self) -> None:
+        """At the stop's deadline: ask the venue once more about every order not confirmed ended
+        (a lost push, an asynchronous cancel), so what they traded is booked before the end."""
+        if self._pending_close is not None:
+            await self._settle_close(self._pending_close)
+        queries: list[VenueCommand] = [
+            QueryOrder(cell.client_order_id, cell.order_id, "stop deadline")
+            for cell in self.state.cells
+            if cell.is_live and cell.client_order_id is not None
+        ]
+        if queries:
+            await self.process([], queries, None)
 
     @property
     def _residual(self) -> bool:
@@ -261,6 +290,9 @@ class Session:
         side = Side.SELL if position > 0 else Side.BUY
         client_order_id = close_order_id(state.prefix, side, state.close_sequence)
         self.state = state._replace(close_sequence=state.close_sequence + 1)
+        # Saved before it is sent, as the engine's own close is: never sent twice, looked up after a crash.
+        self.runtime = self.runtime.with_close_order(client_order_id)
+        await self._persist()
         log.info("flattening_residual_position", position=str(position), client_order_id=client_order_id)
         await self.process([], [ClosePosition(client_order_id, side, abs(position))], None)
 
@@ -279,6 +311,9 @@ class Session:
         """Apply events (and execute commands) until nothing more comes back; returns the totals.
         `received_ns` (when the first event arrived) times fill -> counter order."""
         try:
+            if self._ledger_ahead:
+                events = [*await self._unapplied_ledger_fills(), *events]
+                self._ledger_ahead = False
             return await self._process(events, commands, received_ns)
         except BaseException:
             self._revert()
@@ -288,6 +323,10 @@ class Session:
         """A round failed part-way (the store, a bug): go back to the state last saved. What the lost
         round applied comes again from the venue (a reconciliation, a restart) and is applied then."""
         self.state, self.runtime = self._saved
+        self.stopping = self._saved_stopping or self.state.status is EngineStatus.STOPPED
+        # Fills the failed round appended stay in the ledger: they are applied again first thing
+        # in the next round, or on resume (load_ledger), whichever comes first.
+        self._ledger_ahead = True
         for key in self._applied_unsaved:
             self._applied.discard(key)
         self._applied_unsaved.clear()
@@ -308,14 +347,11 @@ class Session:
             if any(isinstance(command, ClosePosition) for command in venue):
                 self._after_close(outcome)
             total.cancelled += outcome.cancelled
-            total.closed_quantity += outcome.closed_quantity
             total.rejections += outcome.rejections
-            if outcome.cancelled or outcome.closed_quantity:
+            if outcome.cancelled:
                 self._must_persist = True
                 self.runtime = replace(
-                    self.runtime,
-                    cancelled_orders=self.runtime.cancelled_orders + outcome.cancelled,
-                    closed_quantity=self.runtime.closed_quantity + outcome.closed_quantity,
+                    self.runtime, cancelled_orders=self.runtime.cancelled_orders + outcome.cancelled
                 )
             events, commands, received_ns = outcome.events, [], None
             if outcome.needs_reconcile and reconciles < MAX_RECONCILES_PER_ITEM:
@@ -384,6 +420,9 @@ class Session:
             self._applied.add(key)
             self._applied_unsaved.append(key)
             batch.fills.append((command, None))
+            if command.cell_index is None:  # a trade of a closing order: what the stop closed
+                closed = self.runtime.closed_quantity + command.quantity
+                self.runtime = replace(self.runtime, closed_quantity=closed)
         elif isinstance(command, RecordRoundTrip):
             self._deps.metrics.round_trips.labels(self.symbol).inc()
             if isinstance(previous, RecordFill) and previous.cell_index == command.cell_index:
@@ -461,6 +500,7 @@ class Session:
             stop_reason=stop_reason,
         )
         self._saved = (self.state, self.runtime)
+        self._saved_stopping = self.stopping
         self._applied_unsaved.clear()
         self._must_persist = False
 

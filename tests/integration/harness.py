@@ -34,7 +34,7 @@ from server.settings import Settings
 from server.simulator import RunningSimulator
 from server.simulator.accounts import SimAccount
 from server.simulator.orders import Order
-from server.store import open_store
+from server.store import Store, open_store
 
 # Fixed test keys (never funded anywhere); their lower-case addresses are the users the server sees.
 USER_KEY = "0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318"
@@ -286,6 +286,7 @@ async def running_app(
     default_account: SimAccount | None = None,
     auth_clock_ms: Callable[[], int] | None = None,
     exchange_overrides: Mapping[str, Any] | None = None,
+    wrap_store: Callable[[Store], Store] | None = None,
 ) -> AsyncIterator[Running]:
     """The service on `sim`, its store opened afresh from `location` (as a restarted process would);
     its default account is `default_account` (the operator's ORDERLY_* credentials), else the
@@ -295,6 +296,8 @@ async def running_app(
     store = await open_store(
         location.mongodb_uri, location.data_dir, mongodb_database=location.mongodb_database
     )
+    if wrap_store is not None:  # a test seam: faults injected in front of the real store
+        store = wrap_store(store)
     settings = replace(
         settings or Settings(), grpc_port=0, rest_port=0, data_dir=location.data_dir, shutdown_grace_s=1.0
     )

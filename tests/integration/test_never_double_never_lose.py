@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 from orderly_grid.v1 import grid_pb2, grid_service_pb2
@@ -22,7 +23,7 @@ from server.simulator import RunningSimulator, SimulatorConfig, SimulatorControl
 from server.simulator.config import FaultConfig
 from server.simulator.history import Submission
 from server.simulator.orders import Order
-from server.store import SessionStatus
+from server.store import SessionStatus, Store, StoreUnavailable
 from tests.integration.harness import (
     A_SESSION,
     SYMBOL,
@@ -248,3 +249,50 @@ async def wait_until_position(server: Running, quantity: Decimal) -> None:
         return Decimal((await server.get(A_SESSION)).position.quantity or "0") == quantity
 
     await wait_until(reached, f"the session's position to reach {quantity}")
+
+
+class FailingSessionWrites:
+    """The real store, with a switch that makes session writes fail (a store outage)."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self.failing = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    async def update_session(self, *args: Any, **kwargs: Any) -> Any:
+        if self.failing:
+            raise StoreUnavailable("injected: session writes are failing")
+        return await self._store.update_session(*args, **kwargs)
+
+
+async def test_a_fill_of_a_round_whose_state_write_failed_is_applied_once_the_store_is_back(
+    sim: RunningSimulator, control: SimulatorControl, tmp_path: Path
+) -> None:
+    """Found in review: the fill was in the ledger, the state write failed and the round was undone;
+    a later round saved a newer ledger position, so a restart took the fill as applied and dropped
+    every later sight of it: the cell's buy stayed OPEN for ever and its counter order never came."""
+    faulty: list[FailingSessionWrites] = []
+
+    def wrap(store: Store) -> Store:
+        faulty.append(FailingSessionWrites(store))
+        return cast(Store, faulty[-1])
+
+    async with running_app(sim, tmp_path, wrap_store=wrap) as server:
+        prefix = prefix_of((await server.stub.StartGrid(start_request())).grid)
+        faulty[-1].failing = True
+        await control.set_price(SYMBOL, "41950")  # the buy at 42000 fills; the round cannot be saved
+        replay = server.watch(A_SESSION)
+        await replay.wait_for(lambda w: len(w.fills) == 1, "the fill in the ledger")
+        replay.cancel()
+        assert not any(o.side == "SELL" and o.price == Decimal("43000") for o in venue_orders(sim, prefix))
+        faulty[-1].failing = False
+        await control.set_price(SYMBOL, "41960")  # any later round (a mark push) applies it first
+        await wait_for_order(sim, "SELL", "43000", "the counter sell of the reverted fill", prefix=prefix)
+    async with running_app(sim, tmp_path) as server:
+        grid = await server.get(A_SESSION)
+        [filled] = [o for o in every_order(sim, prefix) if o.status == "FILLED"]
+        assert Decimal(grid.position.quantity) == filled.quantity
+        ids = Counter(o.client_order_id for o in every_order(sim, prefix))
+        assert all(count == 1 for count in ids.values()), ids
