@@ -65,6 +65,7 @@ from server.service.session_accounts import (
     AccountUnavailable,
     CredentialsLookup,
     SessionAccounts,
+    account_of,
     no_registered_accounts,
 )
 from server.service.session_doc import Runtime, from_document, stored_mark, to_document
@@ -311,6 +312,13 @@ class GridService:
                 if runner.symbol == symbol
                 and self._account_of.get(runner.session_id) == account_id
                 and not runner.finished.is_set()
+            ),
+            None,
+        ) or next(  # held sessions still own their account and symbol: they resume later
+            (
+                record.session_id
+                for record in self._held.records
+                if record.symbol == symbol and account_of(record, self.pool.default.account_id) == account_id
             ),
             None,
         )

@@ -53,6 +53,7 @@ class HeldSessions:
         self._retry_max_ms = retry_max_ms
         self._rng = rng or random.Random()
         self._reasons: dict[str, str] = {}  # session_id -> why it does not run here
+        self._records: dict[str, SessionRecord] = {}
         self._retries: dict[str, asyncio.Task[None]] = {}
 
     def reason(self, session_id: str) -> str | None:
@@ -63,15 +64,22 @@ class HeldSessions:
     def session_ids(self) -> tuple[str, ...]:
         return tuple(self._reasons)
 
+    @property
+    def records(self) -> tuple[SessionRecord, ...]:
+        """The held sessions as stored: still the owners of their account and symbol."""
+        return tuple(self._records.values())
+
     def hold(self, record: SessionRecord, reason: str) -> None:
         """Leave the session unfinished: its account is not this process's to open."""
         log.error("session_not_resumed", session_id=record.session_id, reason=reason)
         self._reasons[record.session_id] = reason
+        self._records[record.session_id] = record
 
     def defer(self, record: SessionRecord, error: ExchangeError) -> None:
         """Retry opening the session's account in the background; resume it once it opens."""
         log.error("session_resume_deferred", session_id=record.session_id, error=str(error))
         self._reasons[record.session_id] = f"its account could not be opened yet ({error}); retrying"
+        self._records[record.session_id] = record
         self._retries[record.session_id] = asyncio.create_task(
             self._retry(record), name=f"resume-retry-{record.session_id}"
         )
@@ -104,6 +112,7 @@ class HeldSessions:
 
     def _forget(self, session_id: str) -> None:
         self._reasons.pop(session_id, None)
+        self._records.pop(session_id, None)
         self._retries.pop(session_id, None)
 
     def unavailable_error(self, session_id: str) -> DomainError | None:

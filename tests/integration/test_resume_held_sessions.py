@@ -203,6 +203,11 @@ async def test_a_session_whose_account_fails_to_open_is_retried_and_resumes_when
         assert refused.value.reason == ErrorReason.EXCHANGE_UNAVAILABLE
         assert '"event": "session_resume_deferred"' in log_output.getvalue()
         assert account_orders(sim, b_account) == 5
+        # A held session still owns its account and symbol: no second grid may start there.
+        with pytest.raises(DomainError) as taken:
+            service._check_account_symbol_free((b_account.account_id.lower(), SYMBOL))
+        assert taken.value.reason == ErrorReason.ACCOUNT_SYMBOL_IN_USE
+        assert B_SESSION in taken.value.message
 
         await control.set_faults(FaultConfig())  # the venue answers again
 
