@@ -3,6 +3,15 @@
 gRPC carries the rich status as the `grpc-status-details-bin` trailer (what grpcio-status's
 `rpc_status` reads and writes); the REST shim renders the same status as the REST contract's error
 envelope. Unexpected exceptions become a bare INTERNAL status whose message reveals nothing.
+
+A status travels in metadata (`grpc-message` and the `grpc-status-details-bin` trailer), which gRPC
+caps: a client refuses trailers over 8 KiB with RESOURCE_EXHAUSTED "metadata size exceeds ... limit",
+so an error that echoes a long input (a 20,000-character session id) would reach the client as a
+rate-limit error (HTTP 429 through the shim). `to_status` therefore bounds what it puts on the wire:
+the message to `MAX_MESSAGE_BYTES` of UTF-8, each ErrorInfo metadata value and BadRequest text to
+`MAX_DETAIL_TEXT_BYTES`, at most `MAX_DETAIL_ENTRIES` of each, and the whole serialized status to
+`MAX_STATUS_BYTES` (the last field violations, then the last metadata entries, are left out until it
+fits). A clipped text ends in `CLIP_MARK`.
 """
 
 from __future__ import annotations
@@ -25,20 +34,64 @@ from server.api.errors import (
 STATUS_DETAILS_KEY = "grpc-status-details-bin"
 INTERNAL_MESSAGE = "internal error"
 
+# Wire bounds of a status (see the module doc). Worst case: a 512-byte message percent-encoded in
+# grpc-message (1.5 KiB) plus a 3 KiB status in base64 (4 KiB): well inside gRPC's 8 KiB soft limit.
+MAX_MESSAGE_BYTES = 512
+MAX_DETAIL_TEXT_BYTES = 256
+MAX_DETAIL_KEY_BYTES = 64
+MAX_DETAIL_ENTRIES = 8
+MAX_STATUS_BYTES = 3072
+CLIP_MARK = "…"
+
+
+def clip_text(text: str, max_bytes: int) -> str:
+    """`text` as valid UTF-8 (a lone surrogate, which JSON's \\ud800 escapes can produce, becomes
+    "?") if that is at most `max_bytes` long, else its longest prefix of whole characters that fits
+    with `CLIP_MARK` appended."""
+    encoded = text.encode("utf-8", errors="replace")
+    if len(encoded) <= max_bytes:
+        return text if len(encoded) == len(text) else encoded.decode("utf-8")
+    room = max(0, max_bytes - len(CLIP_MARK.encode()))
+    return encoded[:room].decode("utf-8", errors="ignore") + CLIP_MARK
+
 
 def to_status(error: DomainError) -> status_pb2.Status:
-    """The wire status of a domain error: code, message, ErrorInfo and (if any) BadRequest."""
-    status = status_pb2.Status(code=error.code.value[0], message=error.message)
-    info = error_details_pb2.ErrorInfo(reason=str(error.reason), domain=ERROR_DOMAIN, metadata=error.metadata)
-    status.details.add().Pack(info)
-    if error.field_violations:
-        bad_request = error_details_pb2.BadRequest(
-            field_violations=[
-                error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
-                for v in error.field_violations
-            ]
+    """The wire status of a domain error: code, message, ErrorInfo and (if any) BadRequest and
+    RetryInfo, within the bounds of the module doc."""
+    metadata = {
+        clip_text(key, MAX_DETAIL_KEY_BYTES): clip_text(value, MAX_DETAIL_TEXT_BYTES)
+        for key, value in list(error.metadata.items())[:MAX_DETAIL_ENTRIES]
+    }
+    violations = [
+        error_details_pb2.BadRequest.FieldViolation(
+            field=clip_text(v.field, MAX_DETAIL_TEXT_BYTES),
+            description=clip_text(v.description, MAX_DETAIL_TEXT_BYTES),
         )
-        status.details.add().Pack(bad_request)
+        for v in error.field_violations[:MAX_DETAIL_ENTRIES]
+    ]
+    status = _status(error, metadata, violations)
+    # Leave out the last violations (keeping one), then the last metadata entries, until it fits.
+    while status.ByteSize() > MAX_STATUS_BYTES and (len(violations) > 1 or metadata):
+        if len(violations) > 1:
+            violations.pop()
+        else:
+            metadata.pop(next(reversed(metadata)))
+        status = _status(error, metadata, violations)
+    return status
+
+
+def _status(
+    error: DomainError,
+    metadata: dict[str, str],
+    violations: list[error_details_pb2.BadRequest.FieldViolation],
+) -> status_pb2.Status:
+    status = status_pb2.Status(code=error.code.value[0], message=clip_text(error.message, MAX_MESSAGE_BYTES))
+    info = error_details_pb2.ErrorInfo(
+        reason=clip_text(str(error.reason), MAX_DETAIL_KEY_BYTES), domain=ERROR_DOMAIN, metadata=metadata
+    )
+    status.details.add().Pack(info)
+    if violations:
+        status.details.add().Pack(error_details_pb2.BadRequest(field_violations=violations))
     if error.retry_after_ms is not None:
         delay_ms = max(0, error.retry_after_ms)
         retry = error_details_pb2.RetryInfo()

@@ -10,6 +10,7 @@ from aiohttp import web
 from server.logs import get_logger
 from server.rest.app import DEFAULT_DEADLINE_S, build_rest_app
 from server.rest.limits import DEFAULT_HEADER_TIMEOUT_S, runner_options
+from server.rest.parse_errors import ParseErrorLog
 
 DEFAULT_SHUTDOWN_TIMEOUT_S = 5.0
 
@@ -56,10 +57,12 @@ class RestShim:
         app = build_rest_app(channel, deadline_s=self._deadline_s, **self._app_options)
         # handler_cancellation: a client that disconnects cancels its handler, and so its gRPC call.
         # auto_decompress off: the app decodes Content-Encoding itself (server.rest.encoding).
+        # logger: a request head the parser refuses is one rate-limited line, not a traceback.
         runner = web.AppRunner(
             app,
             handler_cancellation=True,
             access_log=None,
+            logger=ParseErrorLog(),
             shutdown_timeout=self._shutdown_timeout_s,
             auto_decompress=False,
             **runner_options(self._header_timeout_s),  # slow request heads, no lingering close

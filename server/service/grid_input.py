@@ -7,6 +7,7 @@ The API names a few fields differently from the engine (`lower_bound` is the eng
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
@@ -41,6 +42,9 @@ class GridConfigInput:
     price_tolerance: str = ""  # "" = the server's default (server.service.price_guard)
 
 
+_DECIMAL_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", re.ASCII)
+
+
 def _decimal(name: str, text: str, violations: list[FieldViolation], *, required: bool) -> Decimal | None:
     """The field's value, or None with a violation appended. Every decimal field keeps the same
     limits (documented in the protos and the README): at most MAX_DECIMAL_TEXT_LENGTH characters,
@@ -56,13 +60,15 @@ def _decimal(name: str, text: str, violations: list[FieldViolation], *, required
         )
         violations.append(FieldViolation(name, rule))
         return None
+    # Python's Decimal also reads underscores and non-ASCII digits ("４００００"): a price is
+    # plain ASCII decimal text, optionally with an exponent.
+    if _DECIMAL_TEXT.fullmatch(stripped) is None:
+        violations.append(FieldViolation(name, f"must be a decimal string such as 42500.5, got {stripped!r}"))
+        return None
     try:
         value = Decimal(stripped)
     except InvalidOperation:
-        violations.append(FieldViolation(name, f"must be a decimal string, got {text!r}"))
-        return None
-    if not value.is_finite():
-        violations.append(FieldViolation(name, f"must be a finite decimal, got {text!r}"))
+        violations.append(FieldViolation(name, f"must be a decimal string, got {stripped!r}"))
         return None
     digits_rule = decimal_digits_rule(value)
     if digits_rule is not None:

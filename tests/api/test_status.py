@@ -13,7 +13,12 @@ from orderly_grid.v1 import health_service_pb2, health_service_pb2_grpc
 
 from server.api.errors import ERROR_DOMAIN, DomainError, ErrorReason, FieldViolation
 from server.api.status import (
+    CLIP_MARK,
     INTERNAL_MESSAGE,
+    MAX_DETAIL_TEXT_BYTES,
+    MAX_MESSAGE_BYTES,
+    MAX_STATUS_BYTES,
+    clip_text,
     error_from_rpc_error,
     from_status,
     rest_error_envelope,
@@ -169,3 +174,67 @@ async def test_a_plain_grpc_error_without_details_is_read_by_its_code(failing_se
     assert error.reason == "UNAVAILABLE"
     assert error.code is grpc.StatusCode.UNAVAILABLE
     assert (error.message, error.metadata, error.field_violations) == ("store down", {}, ())
+
+
+def _huge_error(text: str) -> DomainError:
+    """An error that echoes a huge input everywhere one can: message, metadata, violations."""
+    return DomainError(
+        ErrorReason.SESSION_NOT_FOUND,
+        f"session {text} not found",
+        metadata={f"key{i}": text for i in range(20)},
+        field_violations=[FieldViolation(f"field_{i}_{text}", f"bad {text}") for i in range(20)],
+        retry_after_ms=1_500,
+    )
+
+
+@pytest.mark.parametrize("text", ["x" * 20_000, "€" * 20_000, "\ud800" * 5_000])
+def test_a_status_that_echoes_a_huge_input_stays_within_the_wire_bounds(text: str) -> None:
+    status = to_status(_huge_error(text))
+    assert status.ByteSize() <= MAX_STATUS_BYTES
+    assert len(status.message.encode()) <= MAX_MESSAGE_BYTES
+    assert status.message.startswith("session ")
+    assert status.message.endswith(CLIP_MARK)
+    error = from_status(status)
+    assert error.reason is ErrorReason.SESSION_NOT_FOUND
+    assert error.retry_after_ms == 1_500
+    assert error.field_violations, "at least the first field violation is kept"
+    for value in [*error.metadata.values(), *(v.description for v in error.field_violations)]:
+        assert len(value.encode()) <= MAX_DETAIL_TEXT_BYTES
+
+
+def test_short_texts_are_not_clipped() -> None:
+    assert clip_text("session 0xab_PERP_BTC_USDC not found", 64) == "session 0xab_PERP_BTC_USDC not found"
+    assert clip_text("€€€€", 12) == "€€€€"
+
+
+def test_clipping_keeps_whole_characters_and_marks_the_cut() -> None:
+    clipped = clip_text("€" * 10, 10)
+    assert clipped == "€€" + CLIP_MARK
+    assert len(clipped.encode()) <= 10
+
+
+@pytest.fixture
+async def huge_error_server_target() -> AsyncIterator[str]:
+    server = grpc.aio.server()
+    servicer = _FailingHealth(_huge_error("€" * 20_000))
+    health_service_pb2_grpc.add_HealthServiceServicer_to_server(servicer, server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        await server.stop(grace=None)
+
+
+async def test_an_error_echoing_a_huge_input_reaches_the_client_with_its_own_code(
+    huge_error_server_target: str,
+) -> None:
+    """It came back as RESOURCE_EXHAUSTED "metadata size exceeds hard limit" (a 429 over REST)."""
+    async with grpc.aio.insecure_channel(huge_error_server_target) as channel:
+        stub = health_service_pb2_grpc.HealthServiceStub(channel)
+        with pytest.raises(grpc.aio.AioRpcError) as raised:
+            await stub.GetLiveness(health_service_pb2.GetLivenessRequest(), timeout=10)
+    assert raised.value.code() is grpc.StatusCode.NOT_FOUND, raised.value.details()
+    error = error_from_rpc_error(raised.value)
+    assert error.reason is ErrorReason.SESSION_NOT_FOUND
+    assert error.message.endswith(CLIP_MARK)

@@ -182,3 +182,12 @@ async def test_rest_body_that_is_not_the_content_encoding_it_claims_is_400(
             assert encoding in error["message"]
         status, _ = await _post(http, url, json.dumps(START_FIELDS).encode())
         assert status == 200
+
+
+@pytest.mark.parametrize("text", ["٤٢٥٠٠", "４００００", "4_0_000", "1०००"])
+async def test_decimal_text_is_plain_ascii(sim: RunningSimulator, tmp_path: Path, text: str) -> None:
+    """Found by the fuzzers: Python's Decimal reads underscores and non-ASCII digits."""
+    async with running_app(sim, tmp_path) as server:
+        code, error = await rpc_error(server.stub.StartGrid(start_request(lower_bound=text)))
+        assert code == grpc.StatusCode.INVALID_ARGUMENT
+        assert [v.field for v in error.field_violations] == ["lower_bound"]
