@@ -296,3 +296,39 @@ async def test_a_fill_of_a_round_whose_state_write_failed_is_applied_once_the_st
         assert Decimal(grid.position.quantity) == filled.quantity
         ids = Counter(o.client_order_id for o in every_order(sim, prefix))
         assert all(count == 1 for count in ids.values()), ids
+
+
+async def test_a_crash_while_a_failed_start_cancels_its_orders_never_revives_the_grid(
+    sim: RunningSimulator, control: SimulatorControl, tmp_path: Path
+) -> None:
+    """Found in review: the stop of a failed start was not saved before its cancels went out, so a
+    crash then resumed the grid as RUNNING after StartGrid had answered ORDER_CREATION_FAILED."""
+    async with running_app(sim, tmp_path) as server:
+        await control.set_faults(FaultConfig(latency_ms=1_000))
+        starting = asyncio.ensure_future(server.stub.StartGrid(start_request(total_margin="2000000")))
+        store = server.app.store
+        assert store is not None
+
+        async def stop_saved() -> bool:
+            record = await store.get_session(A_SESSION)
+            if record is None or record.status is not SessionStatus.PENDING:
+                return False
+            return bool(record.engine_state["engine"]["status"] == "STOPPED")
+
+        await wait_until(stop_saved, "the failed start's stop saved before its cancels")
+        assert server.app.service is not None
+        for runner in server.app.service.runners:
+            await runner.abandon()
+        starting.cancel()
+    await control.set_faults(FaultConfig())
+    prefix = next(o.client_order_id for o in sim.context.venue.account_orders(sim.account.account_id))
+    prefix = (prefix or "").split("-")[0]
+    async with running_app(sim, tmp_path) as server:
+
+        async def failed() -> bool:
+            return (await server.get(A_SESSION)).status == grid_pb2.GRID_STATUS_FAILED
+
+        await wait_until(failed, "the resumed failed start to end FAILED")
+        assert venue_orders(sim, prefix) == []
+        ids = Counter(o.client_order_id for o in every_order(sim, prefix))
+        assert all(count == 1 for count in ids.values()), ids
