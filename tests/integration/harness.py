@@ -27,12 +27,15 @@ from orderly_grid.v1 import auth_pb2, grid_pb2, grid_service_pb2, grid_service_p
 from server.api.errors import DomainError
 from server.api.status import error_from_rpc_error
 from server.app import Application, simulator_exchange_config
-from server.auth import RateLimitPolicy
+from server.auth import RateLimitPolicy, build_auth
 from server.exchange import OrderlyCredentials, OrderlyExchange
+from server.metrics import ServiceMetrics
+from server.service.grid_service import GridService
 from server.service.runner import RunnerSettings
 from server.settings import Settings
-from server.simulator import RunningSimulator
+from server.simulator import RunningSimulator, SimulatorControl
 from server.simulator.accounts import SimAccount
+from server.simulator.config import FaultConfig
 from server.simulator.orders import Order
 from server.store import Store, open_store
 
@@ -341,3 +344,43 @@ async def running_venue_client(sim: RunningSimulator) -> AsyncIterator[OrderlyEx
         yield exchange
     finally:
         await exchange.close()
+
+
+@contextlib.asynccontextmanager
+async def service_with_venue_faults(
+    sim: RunningSimulator,
+    data_dir: Path,
+    control: SimulatorControl,
+    faults: FaultConfig,
+    **exchange_overrides: Any,
+) -> AsyncIterator[GridService]:
+    """The grid service as server.app assembles it (users' own accounts enabled), its default
+    account's exchange connected, and `faults` on the venue from then on (until the test clears
+    them): what a user's account or a resume meets when the venue misbehaves."""
+    store = await open_store(None, data_dir)
+    config = replace(simulator_exchange_config(sim), seed=7, **exchange_overrides)
+    exchange = OrderlyExchange(config)
+    await exchange.start()
+    accounts = build_auth(store, clock_ms=now_ms, master_key=MASTER_KEY).accounts
+
+    def account_exchange(credentials: OrderlyCredentials) -> OrderlyExchange:
+        return OrderlyExchange(replace(config, credentials=credentials))
+
+    service = GridService(
+        store,
+        exchange,
+        ServiceMetrics(),
+        default_account_id=sim.account.account_id,
+        exchange_factory=account_exchange,
+        credentials_for=accounts.credentials_for,
+        resume_retry_base_ms=20,
+        resume_retry_max_ms=200,
+    )
+    await control.set_faults(faults)
+    try:
+        await service.start()
+        yield service
+    finally:
+        await service.close()
+        await exchange.close()
+        await store.close()

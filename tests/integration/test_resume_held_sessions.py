@@ -5,10 +5,8 @@ in the background and resumes once the venue answers."""
 
 from __future__ import annotations
 
-import contextlib
 import io
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import replace
+from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
@@ -17,18 +15,12 @@ from orderly_grid.v1 import grid_pb2
 from orderly_grid.v1 import grid_service_pb2 as pb
 
 from server.api.errors import DomainError, ErrorReason
-from server.app import simulator_exchange_config
-from server.auth import build_auth
-from server.exchange import OrderlyCredentials, OrderlyExchange
-from server.metrics import ServiceMetrics
-from server.service.grid_service import GridService, wall_clock_ms
 from server.simulator import FaultConfig, RunningSimulator, SimulatorControl
 from server.simulator.accounts import SimAccount
-from server.store import SessionStatus, open_store
+from server.store import SessionStatus
 from tests.integration.harness import (
     A_SESSION,
     B_SESSION,
-    MASTER_KEY,
     OTHER_USER,
     OTHER_USER_KEY,
     SYMBOL,
@@ -38,6 +30,7 @@ from tests.integration.harness import (
     register_request,
     rpc_error,
     running_app,
+    service_with_venue_faults,
     signed,
     start_request,
     venue_orders,
@@ -142,41 +135,6 @@ async def test_a_real_venue_session_served_later_on_a_fresh_simulator_is_held_no
         }
 
 
-@contextlib.asynccontextmanager
-async def service_on(
-    sim: RunningSimulator, data_dir: Path, control: SimulatorControl
-) -> AsyncIterator[GridService]:
-    """The service as server.app assembles it, with the venue erring (HTTP 500 on every REST call)
-    from the moment the default account's exchange has started until the test clears the faults."""
-    store = await open_store(None, data_dir)
-    config = replace(simulator_exchange_config(sim), seed=7)
-    exchange = OrderlyExchange(config)
-    await exchange.start()
-    accounts = build_auth(store, clock_ms=wall_clock_ms, master_key=MASTER_KEY).accounts
-
-    def account_exchange(credentials: OrderlyCredentials) -> OrderlyExchange:
-        return OrderlyExchange(replace(config, credentials=credentials))
-
-    service = GridService(
-        store,
-        exchange,
-        ServiceMetrics(),
-        default_account_id=sim.account.account_id,
-        exchange_factory=account_exchange,
-        credentials_for=accounts.credentials_for,
-        resume_retry_base_ms=20,
-        resume_retry_max_ms=200,
-    )
-    await control.set_faults(FaultConfig(http_5xx_rate=1.0))
-    try:
-        await service.start()
-        yield service
-    finally:
-        await service.close()
-        await exchange.close()
-        await store.close()
-
-
 def account_orders(sim: RunningSimulator, account: SimAccount) -> int:
     return len(sim.context.venue.open_orders(account.account_id, SYMBOL))
 
@@ -192,7 +150,7 @@ async def test_a_session_whose_account_fails_to_open_is_retried_and_resumes_when
         await server.stub.StartGrid(signed("StartGrid", request, OTHER_USER_KEY))
         assert account_orders(sim, b_account) == 5
 
-    async with service_on(sim, tmp_path, control) as service:
+    async with service_with_venue_faults(sim, tmp_path, control, FaultConfig(http_5xx_rate=1.0)) as service:
         assert service.runners == ()
         assert service.held_session_ids == (B_SESSION,)
         record = await service.store.get_session(B_SESSION)

@@ -7,13 +7,11 @@ stops it promptly."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import re
 import signal
 import sys
 import time
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -25,19 +23,13 @@ from orderly_grid.v1 import grid_pb2, health_service_pb2, health_service_pb2_grp
 from orderly_grid.v1 import grid_service_pb2 as pb
 
 from server.api.errors import DomainError, ErrorReason
-from server.app import simulator_exchange_config
-from server.auth import build_auth
-from server.exchange import OrderlyCredentials, OrderlyExchange
-from server.metrics import ServiceMetrics
-from server.service.grid_service import GridService, wall_clock_ms
 from server.settings import Settings
 from server.simulator import FaultConfig, RunningSimulator, SimulatorControl
 from server.simulator.accounts import SimAccount
-from server.store import SessionStatus, open_store
+from server.store import SessionStatus
 from tests.integration.harness import (
     A_SESSION,
     B_SESSION,
-    MASTER_KEY,
     OTHER_USER,
     OTHER_USER_KEY,
     SYMBOL,
@@ -48,6 +40,7 @@ from tests.integration.harness import (
     register_request,
     rpc_error,
     running_app,
+    service_with_venue_faults,
     signed,
     start_request,
     wait_for_order,
@@ -296,41 +289,6 @@ async def test_start_grid_on_a_users_account_whose_stream_stalls_is_unavailable_
         assert account_orders(sim, b_account) == 5
 
 
-@contextlib.asynccontextmanager
-async def service_with_stalled_streams(
-    sim: RunningSimulator, data_dir: Path, control: SimulatorControl
-) -> AsyncIterator[GridService]:
-    """The service as server.app assembles it, its default account connected, the venue's WebSockets
-    stalled from then on (until the test clears the faults): a user's account cannot connect."""
-    store = await open_store(None, data_dir)
-    config = replace(simulator_exchange_config(sim), seed=7, **QUICK_CONNECT)
-    exchange = OrderlyExchange(config)
-    await exchange.start()
-    accounts = build_auth(store, clock_ms=wall_clock_ms, master_key=MASTER_KEY).accounts
-
-    def account_exchange(credentials: OrderlyCredentials) -> OrderlyExchange:
-        return OrderlyExchange(replace(config, credentials=credentials))
-
-    service = GridService(
-        store,
-        exchange,
-        ServiceMetrics(),
-        default_account_id=sim.account.account_id,
-        exchange_factory=account_exchange,
-        credentials_for=accounts.credentials_for,
-        resume_retry_base_ms=20,
-        resume_retry_max_ms=200,
-    )
-    await control.set_faults(FaultConfig(ws_stalled=True))
-    try:
-        await service.start()
-        yield service
-    finally:
-        await service.close()
-        await exchange.close()
-        await store.close()
-
-
 async def test_a_session_whose_accounts_stream_stalls_at_start_is_held_and_resumes_once_it_connects(
     sim: RunningSimulator, control: SimulatorControl, tmp_path: Path
 ) -> None:
@@ -340,7 +298,9 @@ async def test_a_session_whose_accounts_stream_stalls_at_start_is_held_and_resum
         await server.stub.StartGrid(b_start())
         assert account_orders(sim, b_account) == 5
 
-    async with service_with_stalled_streams(sim, tmp_path, control) as service:
+    async with service_with_venue_faults(
+        sim, tmp_path, control, FaultConfig(ws_stalled=True), **QUICK_CONNECT
+    ) as service:
         assert not service.runners
         assert service.held_session_ids == (B_SESSION,)
         record = await service.store.get_session(B_SESSION)
