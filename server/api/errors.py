@@ -39,6 +39,9 @@ class ErrorReason(StrEnum):
     SESSION_ALREADY_STOPPED = "SESSION_ALREADY_STOPPED"
     # The user has no Orderly account registered (RegisterAccount first).
     ACCOUNT_NOT_REGISTERED = "ACCOUNT_NOT_REGISTERED"
+    # The venue refuses the user's registered Orderly credentials (unknown account, key not
+    # registered to it): retrying cannot help; register the account again with working keys.
+    ACCOUNT_CREDENTIALS_REJECTED = "ACCOUNT_CREDENTIALS_REJECTED"
     # RegisterAccount is off: the server has no master key (GRID_MASTER_KEY) to encrypt secrets with.
     ACCOUNT_REGISTRATION_DISABLED = "ACCOUNT_REGISTRATION_DISABLED"
     # The exchange rejected an order the grid needs (e.g. insufficient margin).
@@ -76,6 +79,7 @@ REASON_CODES: Mapping[ErrorReason, grpc.StatusCode] = MappingProxyType(
         ErrorReason.ACCOUNT_SYMBOL_IN_USE: grpc.StatusCode.FAILED_PRECONDITION,
         ErrorReason.SESSION_ALREADY_STOPPED: grpc.StatusCode.FAILED_PRECONDITION,
         ErrorReason.ACCOUNT_NOT_REGISTERED: grpc.StatusCode.FAILED_PRECONDITION,
+        ErrorReason.ACCOUNT_CREDENTIALS_REJECTED: grpc.StatusCode.FAILED_PRECONDITION,
         ErrorReason.ACCOUNT_REGISTRATION_DISABLED: grpc.StatusCode.FAILED_PRECONDITION,
         ErrorReason.ORDER_CREATION_FAILED: grpc.StatusCode.FAILED_PRECONDITION,
         ErrorReason.FILLS_NOT_RETAINED: grpc.StatusCode.OUT_OF_RANGE,

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from server.api.errors import DomainError
-from server.exchange import OrderlyCredentials
+from server.api.errors import DomainError, ErrorReason
+from server.exchange import AuthError, OrderlyCredentials
 from server.service.exchange_pool import AccountVenue, ExchangePool
 from server.store import SessionRecord
 
@@ -71,8 +71,17 @@ class SessionAccounts:
         and which of the two it is (DEFAULT_SOURCE, REGISTERED_SOURCE). (DomainError
         ACCOUNT_NOT_REGISTERED when their registration cannot be read any more.)"""
         credentials = await self._credentials_for(user_id)
-        source = DEFAULT_SOURCE if credentials is None else REGISTERED_SOURCE
-        return await self.pool.venue_for(credentials), source
+        if credentials is None:
+            return await self.pool.venue_for(None), DEFAULT_SOURCE
+        try:
+            return await self.pool.venue_for(credentials), REGISTERED_SOURCE
+        except AuthError as exc:  # the venue's final word on these keys: not worth a retry
+            raise DomainError(
+                ErrorReason.ACCOUNT_CREDENTIALS_REJECTED,
+                f"the venue refuses the registered Orderly account {credentials.account_id}: {exc.message};"
+                " register the account again (RegisterAccount) with a key the venue knows for it",
+                metadata={"account_id": credentials.account_id},
+            ) from None
 
     async def of(self, record: SessionRecord) -> AccountVenue:
         """The account a stored session trades on: the one recorded at its start. When that is

@@ -217,3 +217,19 @@ async def test_a_session_whose_account_was_replaced_fails_its_resume_and_the_oth
             pb.ListGridSummariesRequest(status=grid_pb2.GRID_STATUS_FAILED, user_auth=auth(OTHER_USER))
         )
         assert [s.session_id for s in finished.summaries] == [B_SESSION]
+
+
+async def test_credentials_the_venue_refuses_are_a_final_error_naming_the_account_not_a_retry(
+    sim: RunningSimulator, control: SimulatorControl, tmp_path: Path
+) -> None:
+    """Found by the fuzzers: an account id the venue does not know, with a valid key, made every
+    StartGrid answer a retryable UNAVAILABLE that could never succeed."""
+    real = await control.create_account("50000")
+    unknown = SimAccount("0x" + "0" * 64, real.orderly_key, real.orderly_secret)
+    async with running_app(sim, tmp_path, settings=WITH_ACCOUNTS) as server:
+        await server.stub.RegisterAccount(register_request(unknown))
+        code, error = await rpc_error(server.stub.StartGrid(b_start()))
+        assert (code, error.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "ACCOUNT_CREDENTIALS_REJECTED")
+        assert unknown.account_id in error.message
+        assert error.retry_after_ms is None
+        assert account_orders(sim, real) == []

@@ -93,6 +93,10 @@ class AccountNotRegistered(GridError):
     """The user has no Orderly account registered with the service (see `register_account`)."""
 
 
+class AccountCredentialsRejected(GridError):
+    """The venue refuses the Orderly credentials registered for the user: register them again."""
+
+
 class OrderCreationFailed(GridError):
     """The exchange rejected an order the grid needs."""
 
@@ -139,6 +143,7 @@ REASON_CLASSES: Mapping[str, type[GridError]] = {
     "ACCOUNT_SYMBOL_IN_USE": AccountSymbolInUse,
     "SESSION_ALREADY_STOPPED": SessionAlreadyStopped,
     "ACCOUNT_NOT_REGISTERED": AccountNotRegistered,
+    "ACCOUNT_CREDENTIALS_REJECTED": AccountCredentialsRejected,
     "ORDER_CREATION_FAILED": OrderCreationFailed,
     "FILLS_NOT_RETAINED": FillsNotRetained,
     "RATE_LIMIT_EXCEEDED": RateLimited,
