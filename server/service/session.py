@@ -105,7 +105,9 @@ class Session:
         self._replay: list[FillRecord] = []  # ledger fills the saved state has not applied yet
         self._flattens = 0
         self._pending_close: str | None = None
-        self._close_blocked = False
+        # The position at which the venue refused (or could not take) a close: a residual of exactly
+        # this stays with the account; fills that change the position make it worth another close.
+        self._close_blocked_at: Decimal | None = None
         self._must_persist = False
         self._executor = CommandExecutor(
             deps.exchange,
@@ -248,7 +250,8 @@ class Session:
     @property
     def _residual(self) -> bool:
         state = self.state
-        return state.close_requested and state.ledger.position != 0 and not self._close_blocked
+        position = state.ledger.position
+        return state.close_requested and position != 0 and position != self._close_blocked_at
 
     async def _settle_close(self, client_order_id: str) -> None:
         outcome = RoundOutcome()
@@ -260,7 +263,7 @@ class Session:
     def _after_close(self, outcome: RoundOutcome) -> None:
         self._pending_close = outcome.pending_close
         if outcome.close_blocked:
-            self._close_blocked = True
+            self._close_blocked_at = self.state.ledger.position
 
     async def finish(self) -> None:
         """Write the summary and the final status (STOPPED, or FAILED for an error)."""

@@ -332,3 +332,31 @@ async def test_a_crash_while_a_failed_start_cancels_its_orders_never_revives_the
         assert venue_orders(sim, prefix) == []
         ids = Counter(o.client_order_id for o in every_order(sim, prefix))
         assert all(count == 1 for count in ids.values()), ids
+
+
+async def test_fills_booked_after_a_refused_close_are_closed_too(
+    sim: RunningSimulator, control: SimulatorControl, tmp_path: Path
+) -> None:
+    """Found by the long chaos run: the stop's close was sized from a ledger that had not yet seen
+    two buys (their pushes lost), so the reduce-only close pointed the wrong way and was refused;
+    the buys were booked a moment later, but the refusal stuck and the session ended long."""
+    baseline = Decimal("0.01")
+    await market(sim, "leftover1", Side.BUY, str(baseline))  # an earlier run's long on the account
+    async with running_app(sim, tmp_path) as server:
+        prefix = prefix_of((await server.stub.StartGrid(start_request())).grid)
+        await control.set_price(SYMBOL, "44050")  # the sell at 44000 fills: the session is short
+        await wait_for_order(sim, "BUY", "43000", "the counter buy", prefix=prefix)
+        await wait_until_position(server, -next(o.quantity for o in closing_candidates(sim, prefix)))
+        await control.set_faults(FaultConfig(lost_push_rate=1.0))
+        await control.set_price(SYMBOL, "41950")  # the buys at 43000 and 42000 fill, unseen
+        stopped = (await server.stub.StopGrid(stop_request(close=True))).grid
+        await control.set_faults(FaultConfig())
+        assert stopped.status == grid_pb2.GRID_STATUS_STOPPED
+        assert Decimal(stopped.position.quantity) == 0
+        assert venue_position(sim) == baseline
+        assert venue_orders(sim, prefix) == []
+
+
+def closing_candidates(sim: RunningSimulator, prefix: str) -> list[Order]:
+    """The session's filled sells (what it is short)."""
+    return [o for o in every_order(sim, prefix) if o.side == "SELL" and o.status == "FILLED"]
