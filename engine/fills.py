@@ -254,6 +254,7 @@ def complete_fast(
         ledger.realized_grid_profit + profit,
         ledger.round_trips + 1,
         ledger.funding,
+        ledger.entry_value,
     )  # Ledger.with_round_trip, inlined on the hot path
     return flipped, ledger, (record, round_trip, order)
 

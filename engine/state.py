@@ -189,6 +189,7 @@ def state_to_dict(state: SessionState) -> dict[str, Any]:
             "realized_grid_profit": str(ledger.realized_grid_profit),
             "round_trips": ledger.round_trips,
             "funding": str(ledger.funding),
+            "entry_value": str(ledger.entry_value),
         },
         "stop_reason": None if state.stop_reason is None else state.stop_reason.value,
         "stop_detail": state.stop_detail,
@@ -230,6 +231,7 @@ def state_from_dict(data: dict[str, Any]) -> SessionState:
             realized_grid_profit=Decimal(ledger_data["realized_grid_profit"]),
             round_trips=int(ledger_data["round_trips"]),
             funding=Decimal(ledger_data["funding"]),
+            entry_value=_entry_value(ledger_data),
         ),
         stop_reason=None if data["stop_reason"] is None else StopReason(data["stop_reason"]),
         stop_detail=data["stop_detail"],
@@ -241,3 +243,11 @@ def state_from_dict(data: dict[str, Any]) -> SessionState:
         parked_cells=frozenset(int(index) for index in data.get("parked_cells", [])),
         last_snapshot_ms=int(data["last_snapshot_ms"]),
     )
+
+
+def _entry_value(ledger_data: dict[str, Any]) -> Decimal:
+    """A state saved before the ledger kept the entry value: cost + grid profit reproduces the figures
+    that state showed (realized = grid profit, the rest unrealized) until its position is next traded."""
+    if "entry_value" in ledger_data:
+        return Decimal(ledger_data["entry_value"])
+    return Decimal(ledger_data["cost"]) + Decimal(ledger_data["realized_grid_profit"])

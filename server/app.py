@@ -46,7 +46,7 @@ from server.logs import configure_logging, get_logger
 from server.metrics import ServiceMetrics
 from server.recursion_guard import restore_recursion_limit
 from server.rest import RestShim
-from server.service.grid_service import GridService, wall_clock_ms
+from server.service.grid_service import VENUE_ORDERLY, VENUE_SIMULATOR, GridService, wall_clock_ms
 from server.service.runner import RunnerSettings
 from server.settings import Settings, SettingsError
 from server.simulator import RunningSimulator, SimulatorConfig, run_simulator
@@ -211,6 +211,7 @@ class Application:
             exchange_factory=account_exchange,
             credentials_for=self.auth.accounts.credentials_for,
             venue_instance=venue_instance,
+            venue_name=VENUE_SIMULATOR if self.simulator is not None else VENUE_ORDERLY,
         )
         # Once the exchange connects: resume the stored sessions, then accept the calls that need it.
         self.venue = VenueConnector(

@@ -86,9 +86,15 @@ def grid_config(config: dict[str, Any]) -> grid_pb2.GridConfig:
     return message
 
 
-def pnl(report: PnlReport) -> grid_pb2.Pnl:
+def pnl(
+    report: PnlReport, valued_at_price: Decimal, valued_at_ms: int, position_handed_back: bool
+) -> grid_pb2.Pnl:
     return grid_pb2.Pnl(
-        realized=str(report.realized_grid_profit),
+        grid_profit=str(report.grid_profit),
+        valued_at_price=str(valued_at_price),
+        valued_at_ms=valued_at_ms,
+        position_handed_back=position_handed_back,
+        realized=str(report.realized),
         fees=str(report.fees),
         unrealized=str(report.unrealized),
         funding=str(report.funding),
@@ -134,12 +140,14 @@ def grid(view: GridView) -> grid_pb2.Grid:
             average_entry_price=_text(view.average_entry_price),
             mark_price=str(view.mark_price),
         ),
-        pnl=pnl(view.pnl),
+        pnl=pnl(view.pnl, view.mark_price, view.valued_at_ms, view.position_handed_back),
         created_ms=record.created_at_ms,
         updated_ms=record.updated_at_ms,
         stopped_ms=record.stopped_at_ms or 0,
         stop_reason=_stop_reason(record.stop_reason),
         stop_detail=runtime_detail or state.stop_detail,
+        run_id=view.run_id,
+        venue=view.venue,
     )
 
 
@@ -157,11 +165,12 @@ def summary(view: SummaryView) -> grid_pb2.GridSummary:
         grid_levels=config.grid_levels,
         total_margin=config.total_margin,
         leverage=config.leverage,
-        pnl=pnl(view.pnl),
+        pnl=pnl(view.pnl, view.valued_at_price, view.valued_at_ms, view.position_handed_back),
         open_order_count=view.open_order_count,
         created_ms=view.created_ms,
         stopped_ms=view.stopped_ms,
         stop_reason=_stop_reason(view.stop_reason),
+        run_id=view.run_id,
     )
 
 
@@ -170,6 +179,7 @@ def totals(value: SummaryTotals) -> grid_pb2.SummaryTotals:
         session_count=value.session_count,
         active_session_count=value.active_session_count,
         total_margin=str(value.total_margin),
+        grid_profit=str(value.grid_profit),
         realized=str(value.realized),
         fees=str(value.fees),
         unrealized=str(value.unrealized),

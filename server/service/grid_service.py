@@ -83,6 +83,10 @@ from server.store.args import MAX_SEQ
 log = structlog.get_logger(__name__)
 
 
+VENUE_SIMULATOR = "simulator"  # the built-in simulated exchange: nothing traded is real
+VENUE_ORDERLY = "orderly"
+
+
 def wall_clock_ms() -> int:
     return time.time_ns() // 1_000_000
 
@@ -103,6 +107,7 @@ class GridService:
         venue_instance: str | None = None,
         resume_retry_base_ms: int = 1_000,
         resume_retry_max_ms: int = 60_000,
+        venue_name: str = "orderly",
     ) -> None:
         """`exchange` trades for the default account (`default_account_id`); `exchange_factory`
         opens the exchange of a user's registered account (None: everyone trades on the default).
@@ -111,6 +116,7 @@ class GridService:
         `resume_retry_base_ms`, doubling up to `resume_retry_max_ms`."""
         self.store = store
         self.exchange = exchange
+        self.venue_name = venue_name
         self.metrics = metrics
         self.now_ms = now_ms
         self.broker = FillBroker(subscriber_queue_size)
@@ -551,9 +557,20 @@ class GridService:
             record = runner.record if runner.record.version >= record.version else record
         else:
             state, runtime = from_document(record.engine_state)
+        now_ms = self.now_ms()
         mark: Decimal | None = runner.last_mark if live and runner is not None else None
-        if mark is None:
+        valued_at_ms = now_ms
+        if mark is None:  # finished (its stop's mark), or not running here (the last stored one)
             mark = stored_mark(state, runtime)
-        end_ms = record.stopped_at_ms or self.now_ms()
+            valued_at_ms = record.stopped_at_ms or record.updated_at_ms
+        end_ms = record.stopped_at_ms or now_ms
         report = pnl(state, mark, max(0, end_ms - record.created_at_ms))
-        return GridView(record=record, state=state, pnl=report, mark_price=mark, config=dict(record.config))
+        return GridView(
+            record=record,
+            state=state,
+            pnl=report,
+            mark_price=mark,
+            config=dict(record.config),
+            valued_at_ms=valued_at_ms,
+            venue=self.venue_name,
+        )

@@ -43,7 +43,7 @@ def summary_record(
         status=final_status(reason),
         created_at_ms=record.created_at_ms,
         stopped_at_ms=now_ms,
-        realized_profit=report.realized_grid_profit,
+        realized_profit=report.realized,
         fees=report.fees,
         funding=report.funding,
         unrealized=report.unrealized,
@@ -55,6 +55,9 @@ def summary_record(
         details={
             "mark_price": str(mark),
             "position": str(report.position),
+            "average_entry_price": str(report.average_entry_price),
+            "grid_profit": str(report.grid_profit),
+            "run_id": state.prefix,
             "cancelled_orders": runtime.cancelled_orders,
             "closed_quantity": str(runtime.closed_quantity),
             "stop_detail": runtime.stop_detail,

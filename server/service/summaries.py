@@ -38,6 +38,10 @@ class SummaryView:
     created_ms: int
     stopped_ms: int
     stop_reason: str | None
+    run_id: str = ""
+    valued_at_price: Decimal = Decimal(0)
+    valued_at_ms: int = 0
+    position_handed_back: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +49,7 @@ class SummaryTotals:
     session_count: int
     active_session_count: int
     total_margin: Decimal
+    grid_profit: Decimal
     realized: Decimal
     fees: Decimal
     unrealized: Decimal
@@ -67,14 +72,19 @@ class SummaryQuery:
 
 def from_summary(record: SummaryRecord) -> SummaryView:
     details = record.details
+    position = Decimal(str(details.get("position", "0")))
+    # A summary written before grid_profit was its own figure: its realized_profit was the grid profit.
+    grid_profit = Decimal(str(details.get("grid_profit", record.realized_profit)))
     report = PnlReport(
-        realized_grid_profit=record.realized_profit,
+        grid_profit=grid_profit,
+        realized=record.realized_profit,
         fees=record.fees,
         unrealized=record.unrealized,
         funding=record.funding,
         total=record.total_pnl,
         round_trips=record.round_trips,
-        position=Decimal(str(details.get("position", "0"))),
+        position=position,
+        average_entry_price=Decimal(str(details.get("average_entry_price", "0"))),
         grid_apr=record.grid_apr,
         total_apr=record.total_apr,
     )
@@ -89,6 +99,10 @@ def from_summary(record: SummaryRecord) -> SummaryView:
         created_ms=record.created_at_ms,
         stopped_ms=record.stopped_at_ms,
         stop_reason=record.stop_reason,
+        run_id=str(details.get("run_id", "")),
+        valued_at_price=Decimal(str(details.get("mark_price", "0"))),
+        valued_at_ms=record.stopped_at_ms,
+        position_handed_back=position != 0,
     )
 
 
@@ -105,6 +119,10 @@ def from_grid(view: GridView) -> SummaryView:
         created_ms=record.created_at_ms,
         stopped_ms=record.stopped_at_ms or 0,
         stop_reason=record.stop_reason,
+        run_id=view.run_id,
+        valued_at_price=view.mark_price,
+        valued_at_ms=view.valued_at_ms,
+        position_handed_back=view.position_handed_back,
     )
 
 
@@ -157,7 +175,8 @@ def totals(views: list[SummaryView]) -> SummaryTotals:
         session_count=len(views),
         active_session_count=sum(1 for v in views if v.status not in ("STOPPED", "FAILED")),
         total_margin=sum((Decimal(str(v.config.get("total_margin") or 0)) for v in views), zero),
-        realized=sum((v.pnl.realized_grid_profit for v in views), zero),
+        grid_profit=sum((v.pnl.grid_profit for v in views), zero),
+        realized=sum((v.pnl.realized for v in views), zero),
         fees=sum((v.pnl.fees for v in views), zero),
         unrealized=sum((v.pnl.unrealized for v in views), zero),
         funding=sum((v.pnl.funding for v in views), zero),

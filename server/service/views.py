@@ -67,8 +67,20 @@ class GridView:
     record: SessionRecord
     state: SessionState
     pnl: PnlReport
-    mark_price: Decimal
+    mark_price: Decimal  # the price the PnL is valued at (the stop's mark once finished)
     config: dict[str, object]  # the request's config as the API received it (GridConfigInput fields)
+    valued_at_ms: int = 0
+    venue: str = ""  # "simulator" or "orderly"
+
+    @property
+    def run_id(self) -> str:
+        """This start of the session id: the prefix of every client_order_id of the run."""
+        return self.state.prefix
+
+    @property
+    def position_handed_back(self) -> bool:
+        """Finished holding a position: it now belongs to the account, outside the grid."""
+        return self.record.status.is_finished and self.state.ledger.position != 0
 
     @property
     def phase(self) -> str:
@@ -84,6 +96,8 @@ class GridView:
     @property
     def open_orders(self) -> list[OrderView]:
         orders: list[OrderView] = []
+        if self.record.status is SessionStatus.FAILED:  # it no longer manages any order
+            return orders
         for index, cell in enumerate(self.state.cells):
             if not cell.is_live or cell.client_order_id is None or cell.side is None:
                 continue
@@ -109,12 +123,11 @@ class GridView:
 
     @property
     def average_entry_price(self) -> Decimal | None:
-        """Average price of the open inventory (trading cost net of fees over the position)."""
+        """Average entry price of the open position (fees excluded), as `unrealized` uses it."""
         ledger = self.state.ledger
         if ledger.position == 0:
             return None
-        average = (ledger.cost - ledger.fees) / ledger.position
-        return average.quantize(self.state.rules.quote_tick / 100)
+        return ledger.average_entry_price.quantize(self.state.rules.quote_tick / 100)
 
 
 @dataclass(frozen=True, slots=True)

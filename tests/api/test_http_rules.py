@@ -30,6 +30,7 @@ EXPECTED_ROUTES = {
     ("GET", "/api/grid/fills/{session_id}"): (f"{GRID}.WatchFills", ""),
     ("GET", "/api/grid/fills"): (f"{GRID}.WatchFills", ""),
     ("POST", "/api/grid/account"): (f"{GRID}.RegisterAccount", "*"),
+    ("GET", "/api/grid/history/{session_id}"): (f"{GRID}.GetGridHistory", ""),
     ("GET", "/health"): (f"{HEALTH}.GetLiveness", ""),
     ("GET", "/"): (f"{HEALTH}.GetLiveness", ""),
     ("GET", "/health/ready"): (f"{HEALTH}.GetReadiness", ""),
@@ -50,7 +51,7 @@ def test_every_rpc_of_every_api_service_has_an_http_rule() -> None:
     bound = {route.rpc for route in api_routes()}
     declared = {method.full_name for service in API_SERVICES for method in service.methods}
     assert declared == bound
-    assert len(declared) == 11
+    assert len(declared) == 12
 
 
 def test_the_watch_routes_are_marked_server_streaming_and_nothing_else_is() -> None:

@@ -263,14 +263,15 @@ def test_trade_on_the_wrong_side_is_an_illegal_fill_and_is_not_applied() -> None
     assert of_type(commands, ReportAnomaly)[0].kind == "illegal_fill"
 
 
-def test_unrealized_pnl_is_the_open_inventory_at_mark() -> None:
+def test_unrealized_pnl_is_the_open_inventory_at_mark_and_the_entry_fee_is_realized() -> None:
     state, orders = started()
     buy = orders[D("42000")]
     state, _ = step(state, fill(buy, "t1", fee=D("0.1")))
     report = pnl(state, D("42500"), 3_600_000)
-    assert report.unrealized == buy.quantity * D("500") - D("0.1")
-    assert report.realized_grid_profit == 0
-    assert report.total == report.unrealized
+    assert report.unrealized == buy.quantity * D("500")
+    assert report.grid_profit == 0
+    assert report.realized == D("-0.1")
+    assert report.total == report.unrealized + report.realized
 
 
 def test_fill_with_a_non_positive_quantity_is_reported_and_not_applied() -> None:

@@ -193,6 +193,36 @@ STOP_REASON_TAKE_PROFIT: StopReason.ValueType  # 3
 STOP_REASON_ERROR: StopReason.ValueType  # 4
 Global___StopReason: _TypeAlias = StopReason  # noqa: Y015
 
+class _EquityPointKind:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _EquityPointKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_EquityPointKind.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    EQUITY_POINT_KIND_UNSPECIFIED: _EquityPointKind.ValueType  # 0
+    EQUITY_POINT_KIND_START: _EquityPointKind.ValueType  # 1
+    """The grid started (all figures 0)."""
+    EQUITY_POINT_KIND_FILL: _EquityPointKind.ValueType  # 2
+    """A fill was applied; `fill_side`, `fill_price` and `fill_quantity` describe it."""
+    EQUITY_POINT_KIND_PERIODIC: _EquityPointKind.ValueType  # 3
+    """The periodic valuation while running (at least one a minute)."""
+    EQUITY_POINT_KIND_STOP: _EquityPointKind.ValueType  # 4
+    """The session stopped: its final figures."""
+
+class EquityPointKind(_EquityPointKind, metaclass=_EquityPointKindEnumTypeWrapper):
+    """What made the service record an equity point."""
+
+EQUITY_POINT_KIND_UNSPECIFIED: EquityPointKind.ValueType  # 0
+EQUITY_POINT_KIND_START: EquityPointKind.ValueType  # 1
+"""The grid started (all figures 0)."""
+EQUITY_POINT_KIND_FILL: EquityPointKind.ValueType  # 2
+"""A fill was applied; `fill_side`, `fill_price` and `fill_quantity` describe it."""
+EQUITY_POINT_KIND_PERIODIC: EquityPointKind.ValueType  # 3
+"""The periodic valuation while running (at least one a minute)."""
+EQUITY_POINT_KIND_STOP: EquityPointKind.ValueType  # 4
+"""The session stopped: its final figures."""
+Global___EquityPointKind: _TypeAlias = EquityPointKind  # noqa: Y015
+
 @_typing.final
 class GridConfig(_message.Message):
     """The parameters of a grid: what PreviewGrid takes and what Grid echoes back. Field numbers match
@@ -368,7 +398,9 @@ Global___Position: _TypeAlias = Position  # noqa: Y015
 
 @_typing.final
 class Pnl(_message.Message):
-    """Profit and loss of a session, in the quote currency."""
+    """Profit and loss of a session, in the quote currency, as exchanges define them:
+    total = realized + unrealized + funding.
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -380,21 +412,40 @@ class Pnl(_message.Message):
     ROUND_TRIPS_FIELD_NUMBER: _builtins.int
     GRID_APR_FIELD_NUMBER: _builtins.int
     TOTAL_APR_FIELD_NUMBER: _builtins.int
+    GRID_PROFIT_FIELD_NUMBER: _builtins.int
+    VALUED_AT_PRICE_FIELD_NUMBER: _builtins.int
+    VALUED_AT_MS_FIELD_NUMBER: _builtins.int
+    POSITION_HANDED_BACK_FIELD_NUMBER: _builtins.int
     realized: _builtins.str
-    """Grid profit booked by completed round trips, net of both legs' fees."""
+    """PnL of every position-reducing trade against the average entry price (completed round trips,
+    stop closes, flattening), minus every trading fee paid (open legs' fees included).
+    """
     fees: _builtins.str
-    """All trading fees paid (already deducted from `realized` for completed round trips)."""
+    """All trading fees paid (already deducted from `realized` and from `grid_profit`'s round trips)."""
     unrealized: _builtins.str
-    """Open inventory valued at the mark price."""
+    """Open position x (valued_at_price - average entry price); no fees. 0 when flat."""
     funding: _builtins.str
     """Funding paid (negative) or received (positive)."""
     total: _builtins.str
     """realized + unrealized + funding."""
     round_trips: _builtins.int
+    """Completed round trips."""
     grid_apr: _builtins.str
-    """Annualised `realized` over total_margin, as a fraction ("0.35" = 35 %)."""
+    """Annualised `grid_profit` over total_margin, as a fraction ("0.35" = 35 %)."""
     total_apr: _builtins.str
     """Annualised `total` over total_margin, as a fraction."""
+    grid_profit: _builtins.str
+    """Completed round trips: (sell - buy) x quantity, net of both legs' fees."""
+    valued_at_price: _builtins.str
+    """The price `unrealized` is valued at: the live mark while the session runs; for a stopped or
+    failed session, the mark when it stopped (its figures are final and no longer move).
+    """
+    valued_at_ms: _builtins.int
+    """When that price was taken (ms since the epoch); for a finished session, its stop time."""
+    position_handed_back: _builtins.bool
+    """The session finished holding a position (not closed, or the venue refused to close it): that
+    position now belongs to the account, outside the grid, and is valued here only at the stop.
+    """
     def __init__(
         self,
         *,
@@ -406,10 +457,14 @@ class Pnl(_message.Message):
         round_trips: _builtins.int = ...,
         grid_apr: _builtins.str = ...,
         total_apr: _builtins.str = ...,
+        grid_profit: _builtins.str = ...,
+        valued_at_price: _builtins.str = ...,
+        valued_at_ms: _builtins.int = ...,
+        position_handed_back: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["fees", b"fees", "funding", b"funding", "grid_apr", b"grid_apr", "realized", b"realized", "round_trips", b"round_trips", "total", b"total", "total_apr", b"total_apr", "unrealized", b"unrealized"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["fees", b"fees", "funding", b"funding", "grid_apr", b"grid_apr", "grid_profit", b"grid_profit", "position_handed_back", b"position_handed_back", "realized", b"realized", "round_trips", b"round_trips", "total", b"total", "total_apr", b"total_apr", "unrealized", b"unrealized", "valued_at_ms", b"valued_at_ms", "valued_at_price", b"valued_at_price"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -435,6 +490,8 @@ class Grid(_message.Message):
     STOPPED_MS_FIELD_NUMBER: _builtins.int
     STOP_REASON_FIELD_NUMBER: _builtins.int
     STOP_DETAIL_FIELD_NUMBER: _builtins.int
+    RUN_ID_FIELD_NUMBER: _builtins.int
+    VENUE_FIELD_NUMBER: _builtins.int
     session_id: _builtins.str
     """`<user_id>_<ticker>`."""
     user_id: _builtins.str
@@ -448,6 +505,14 @@ class Grid(_message.Message):
     stop_reason: Global___StopReason.ValueType
     stop_detail: _builtins.str
     """Human-readable detail of the stop (the error for STOP_REASON_ERROR)."""
+    run_id: _builtins.str
+    """This start of the session (a session id is started again after it stopped; each start is a run
+    with its own fills, history and summary). The prefix of every client_order_id of the run.
+    """
+    venue: _builtins.str
+    """Where the session trades: "simulator" (the built-in simulated venue: nothing is real) or
+    "orderly".
+    """
     @_builtins.property
     def config(self) -> Global___GridConfig: ...
     @_builtins.property
@@ -477,10 +542,12 @@ class Grid(_message.Message):
         stopped_ms: _builtins.int = ...,
         stop_reason: Global___StopReason.ValueType = ...,
         stop_detail: _builtins.str = ...,
+        run_id: _builtins.str = ...,
+        venue: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["config", b"config", "pnl", b"pnl", "position", b"position"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["config", b"config", "created_ms", b"created_ms", "lines", b"lines", "open_orders", b"open_orders", "pnl", b"pnl", "position", b"position", "session_id", b"session_id", "status", b"status", "stop_detail", b"stop_detail", "stop_reason", b"stop_reason", "stopped_ms", b"stopped_ms", "symbol", b"symbol", "updated_ms", b"updated_ms", "user_id", b"user_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["config", b"config", "created_ms", b"created_ms", "lines", b"lines", "open_orders", b"open_orders", "pnl", b"pnl", "position", b"position", "run_id", b"run_id", "session_id", b"session_id", "status", b"status", "stop_detail", b"stop_detail", "stop_reason", b"stop_reason", "stopped_ms", b"stopped_ms", "symbol", b"symbol", "updated_ms", b"updated_ms", "user_id", b"user_id", "venue", b"venue"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -508,6 +575,7 @@ class GridSummary(_message.Message):
     CREATED_MS_FIELD_NUMBER: _builtins.int
     STOPPED_MS_FIELD_NUMBER: _builtins.int
     STOP_REASON_FIELD_NUMBER: _builtins.int
+    RUN_ID_FIELD_NUMBER: _builtins.int
     session_id: _builtins.str
     user_id: _builtins.str
     symbol: _builtins.str
@@ -523,6 +591,8 @@ class GridSummary(_message.Message):
     created_ms: _builtins.int
     stopped_ms: _builtins.int
     stop_reason: Global___StopReason.ValueType
+    run_id: _builtins.str
+    """See Grid.run_id: every start of a session id is its own summary row."""
     @_builtins.property
     def pnl(self) -> Global___Pnl: ...
     def __init__(
@@ -544,10 +614,11 @@ class GridSummary(_message.Message):
         created_ms: _builtins.int = ...,
         stopped_ms: _builtins.int = ...,
         stop_reason: Global___StopReason.ValueType = ...,
+        run_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["pnl", b"pnl"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["created_ms", b"created_ms", "direction", b"direction", "grid_levels", b"grid_levels", "grid_type", b"grid_type", "leverage", b"leverage", "lower_bound", b"lower_bound", "open_order_count", b"open_order_count", "pnl", b"pnl", "session_id", b"session_id", "status", b"status", "stop_reason", b"stop_reason", "stopped_ms", b"stopped_ms", "symbol", b"symbol", "total_margin", b"total_margin", "upper_bound", b"upper_bound", "user_id", b"user_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["created_ms", b"created_ms", "direction", b"direction", "grid_levels", b"grid_levels", "grid_type", b"grid_type", "leverage", b"leverage", "lower_bound", b"lower_bound", "open_order_count", b"open_order_count", "pnl", b"pnl", "run_id", b"run_id", "session_id", b"session_id", "status", b"status", "stop_reason", b"stop_reason", "stopped_ms", b"stopped_ms", "symbol", b"symbol", "total_margin", b"total_margin", "upper_bound", b"upper_bound", "user_id", b"user_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -568,6 +639,7 @@ class SummaryTotals(_message.Message):
     FUNDING_FIELD_NUMBER: _builtins.int
     TOTAL_FIELD_NUMBER: _builtins.int
     ROUND_TRIPS_FIELD_NUMBER: _builtins.int
+    GRID_PROFIT_FIELD_NUMBER: _builtins.int
     session_count: _builtins.int
     active_session_count: _builtins.int
     """Sessions not in a terminal status."""
@@ -578,6 +650,7 @@ class SummaryTotals(_message.Message):
     funding: _builtins.str
     total: _builtins.str
     round_trips: _builtins.int
+    grid_profit: _builtins.str
     def __init__(
         self,
         *,
@@ -590,10 +663,11 @@ class SummaryTotals(_message.Message):
         funding: _builtins.str = ...,
         total: _builtins.str = ...,
         round_trips: _builtins.int = ...,
+        grid_profit: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["active_session_count", b"active_session_count", "fees", b"fees", "funding", b"funding", "realized", b"realized", "round_trips", b"round_trips", "session_count", b"session_count", "total", b"total", "total_margin", b"total_margin", "unrealized", b"unrealized"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["active_session_count", b"active_session_count", "fees", b"fees", "funding", b"funding", "grid_profit", b"grid_profit", "realized", b"realized", "round_trips", b"round_trips", "session_count", b"session_count", "total", b"total", "total_margin", b"total_margin", "unrealized", b"unrealized"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -659,6 +733,7 @@ class Fill(_message.Message):
     IS_MAKER_FIELD_NUMBER: _builtins.int
     TIMESTAMP_MS_FIELD_NUMBER: _builtins.int
     ROUND_TRIP_FIELD_NUMBER: _builtins.int
+    RUN_ID_FIELD_NUMBER: _builtins.int
     seq: _builtins.int
     """Position in the user's fill ledger: strictly increasing over all of that user's sessions, so one
     number resumes both a per-session and a per-user watch without gaps or repeats.
@@ -678,6 +753,8 @@ class Fill(_message.Message):
     fee_asset: _builtins.str
     is_maker: _builtins.bool
     timestamp_ms: _builtins.int
+    run_id: _builtins.str
+    """The run of the session the fill belongs to (see Grid.run_id)."""
     @_builtins.property
     def round_trip(self) -> Global___RoundTrip:
         """Set when this fill completed a round trip in its cell."""
@@ -701,10 +778,11 @@ class Fill(_message.Message):
         is_maker: _builtins.bool = ...,
         timestamp_ms: _builtins.int = ...,
         round_trip: Global___RoundTrip | None = ...,
+        run_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_cell_index", b"_cell_index", "cell_index", b"cell_index", "round_trip", b"round_trip"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_cell_index", b"_cell_index", "cell_index", b"cell_index", "client_order_id", b"client_order_id", "fee", b"fee", "fee_asset", b"fee_asset", "is_maker", b"is_maker", "order_id", b"order_id", "price", b"price", "quantity", b"quantity", "round_trip", b"round_trip", "seq", b"seq", "session_id", b"session_id", "side", b"side", "symbol", b"symbol", "timestamp_ms", b"timestamp_ms", "trade_id", b"trade_id", "user_id", b"user_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_cell_index", b"_cell_index", "cell_index", b"cell_index", "client_order_id", b"client_order_id", "fee", b"fee", "fee_asset", b"fee_asset", "is_maker", b"is_maker", "order_id", b"order_id", "price", b"price", "quantity", b"quantity", "round_trip", b"round_trip", "run_id", b"run_id", "seq", b"seq", "session_id", b"session_id", "side", b"side", "symbol", b"symbol", "timestamp_ms", b"timestamp_ms", "trade_id", b"trade_id", "user_id", b"user_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__cell_index: _TypeAlias = _typing.Literal["cell_index"]  # noqa: Y015
     _WhichOneofArgType__cell_index: _TypeAlias = _typing.Literal["_cell_index", b"_cell_index"]  # noqa: Y015
@@ -713,8 +791,66 @@ class Fill(_message.Message):
 Global___Fill: _TypeAlias = Fill  # noqa: Y015
 
 @_typing.final
+class EquityPoint(_message.Message):
+    """One point of a run's PnL history (see GetGridHistory), in the quote currency."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TIMESTAMP_MS_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    REALIZED_FIELD_NUMBER: _builtins.int
+    UNREALIZED_FIELD_NUMBER: _builtins.int
+    FUNDING_FIELD_NUMBER: _builtins.int
+    TOTAL_FIELD_NUMBER: _builtins.int
+    GRID_PROFIT_FIELD_NUMBER: _builtins.int
+    POSITION_FIELD_NUMBER: _builtins.int
+    MARK_PRICE_FIELD_NUMBER: _builtins.int
+    FILL_SIDE_FIELD_NUMBER: _builtins.int
+    FILL_PRICE_FIELD_NUMBER: _builtins.int
+    FILL_QUANTITY_FIELD_NUMBER: _builtins.int
+    timestamp_ms: _builtins.int
+    kind: Global___EquityPointKind.ValueType
+    realized: _builtins.str
+    unrealized: _builtins.str
+    funding: _builtins.str
+    total: _builtins.str
+    grid_profit: _builtins.str
+    position: _builtins.str
+    """Signed base quantity."""
+    mark_price: _builtins.str
+    fill_side: Global___Side.ValueType
+    """For FILL points: the trade."""
+    fill_price: _builtins.str
+    fill_quantity: _builtins.str
+    def __init__(
+        self,
+        *,
+        timestamp_ms: _builtins.int = ...,
+        kind: Global___EquityPointKind.ValueType = ...,
+        realized: _builtins.str = ...,
+        unrealized: _builtins.str = ...,
+        funding: _builtins.str = ...,
+        total: _builtins.str = ...,
+        grid_profit: _builtins.str = ...,
+        position: _builtins.str = ...,
+        mark_price: _builtins.str = ...,
+        fill_side: Global___Side.ValueType = ...,
+        fill_price: _builtins.str = ...,
+        fill_quantity: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["fill_price", b"fill_price", "fill_quantity", b"fill_quantity", "fill_side", b"fill_side", "funding", b"funding", "grid_profit", b"grid_profit", "kind", b"kind", "mark_price", b"mark_price", "position", b"position", "realized", b"realized", "timestamp_ms", b"timestamp_ms", "total", b"total", "unrealized", b"unrealized"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___EquityPoint: _TypeAlias = EquityPoint  # noqa: Y015
+
+@_typing.final
 class PlannedOrder(_message.Message):
-    """An order StartGrid would place, as shown by PreviewGrid."""
+    """An order StartGrid would place, as shown by PreviewGrid, with its own quantity (cells differ
+    when the margin per cell buys a different quantity at each line).
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 

@@ -396,6 +396,7 @@ class PreviewGridResponse(_message.Message):
     MARK_PRICE_FIELD_NUMBER: _builtins.int
     MIN_ORDER_PRICE_FIELD_NUMBER: _builtins.int
     MAX_ORDER_PRICE_FIELD_NUMBER: _builtins.int
+    VENUE_FIELD_NUMBER: _builtins.int
     symbol: _builtins.str
     """The Orderly symbol the ticker maps to."""
     quantity_per_cell: _builtins.str
@@ -420,6 +421,8 @@ class PreviewGridResponse(_message.Message):
     lie within them.
     """
     max_order_price: _builtins.str
+    venue: _builtins.str
+    """Where a grid with this configuration would trade: "simulator" or "orderly"."""
     @_builtins.property
     def lines(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Price lines, ascending, rounded to the symbol's tick."""
@@ -445,10 +448,11 @@ class PreviewGridResponse(_message.Message):
         mark_price: _builtins.str = ...,
         min_order_price: _builtins.str = ...,
         max_order_price: _builtins.str = ...,
+        venue: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["fee_rate", b"fee_rate", "lines", b"lines", "mark_price", b"mark_price", "max_order_price", b"max_order_price", "max_profit_per_grid", b"max_profit_per_grid", "max_profit_rate_per_grid", b"max_profit_rate_per_grid", "min_order_price", b"min_order_price", "min_profit_per_grid", b"min_profit_per_grid", "min_profit_rate_per_grid", b"min_profit_rate_per_grid", "order_notional", b"order_notional", "orders", b"orders", "quantity_per_cell", b"quantity_per_cell", "required_margin", b"required_margin", "symbol", b"symbol"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["fee_rate", b"fee_rate", "lines", b"lines", "mark_price", b"mark_price", "max_order_price", b"max_order_price", "max_profit_per_grid", b"max_profit_per_grid", "max_profit_rate_per_grid", b"max_profit_rate_per_grid", "min_order_price", b"min_order_price", "min_profit_per_grid", b"min_profit_per_grid", "min_profit_rate_per_grid", b"min_profit_rate_per_grid", "order_notional", b"order_notional", "orders", b"orders", "quantity_per_cell", b"quantity_per_cell", "required_margin", b"required_margin", "symbol", b"symbol", "venue", b"venue"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -461,12 +465,17 @@ class WatchFillsRequest(_message.Message):
     SESSION_ID_FIELD_NUMBER: _builtins.int
     AFTER_SEQ_FIELD_NUMBER: _builtins.int
     USER_AUTH_FIELD_NUMBER: _builtins.int
+    RUN_ID_FIELD_NUMBER: _builtins.int
     session_id: _builtins.str
     """One session, or empty for every session of the signer."""
     after_seq: _builtins.int
     """Resume point: only fills with seq > after_seq are sent. 0 replays the whole retained ledger.
     At most 2^63 - 1 (9223372036854775807, seqs are signed 64-bit in the stores); larger is
     INVALID_ARGUMENT naming after_seq.
+    """
+    run_id: _builtins.str
+    """With session_id: the run whose fills to stream; empty means the session's latest run. Fills of
+    other runs of the same session id are never sent.
     """
     @_builtins.property
     def user_auth(self) -> _auth_pb2.UserAuth: ...
@@ -476,10 +485,11 @@ class WatchFillsRequest(_message.Message):
         session_id: _builtins.str = ...,
         after_seq: _builtins.int = ...,
         user_auth: _auth_pb2.UserAuth | None = ...,
+        run_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["user_auth", b"user_auth"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["after_seq", b"after_seq", "session_id", b"session_id", "user_auth", b"user_auth"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["after_seq", b"after_seq", "run_id", b"run_id", "session_id", b"session_id", "user_auth", b"user_auth"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -569,6 +579,92 @@ class RegisterAccountRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RegisterAccountRequest: _TypeAlias = RegisterAccountRequest  # noqa: Y015
+
+@_typing.final
+class GetGridHistoryRequest(_message.Message):
+    """GET /api/grid/history/{session_id}?run_id=&start_time_ms=&end_time_ms=&resolution_ms=&page_size=
+    &page_token= plus user_auth.*
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SESSION_ID_FIELD_NUMBER: _builtins.int
+    RUN_ID_FIELD_NUMBER: _builtins.int
+    START_TIME_MS_FIELD_NUMBER: _builtins.int
+    END_TIME_MS_FIELD_NUMBER: _builtins.int
+    RESOLUTION_MS_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    USER_AUTH_FIELD_NUMBER: _builtins.int
+    session_id: _builtins.str
+    """`<user_id>_<ticker>`; either ticker spelling (BTCUSDT or PERP_BTC_USDC) names the same session."""
+    run_id: _builtins.str
+    """Which run; empty means the session's latest run."""
+    start_time_ms: _builtins.int
+    """Points at or after this time, ms since the epoch; 0 means from the start."""
+    end_time_ms: _builtins.int
+    """Points before this time; 0 means up to now."""
+    resolution_ms: _builtins.int
+    """Keep at most one point per interval of this many ms (the last in each; fills, the start and
+    the stop are always kept, so the fills can be marked); 0 keeps every point. At most 86400000.
+    """
+    page_size: _builtins.int
+    """0 means 500; at most 5000."""
+    page_token: _builtins.str
+    @_builtins.property
+    def user_auth(self) -> _auth_pb2.UserAuth: ...
+    def __init__(
+        self,
+        *,
+        session_id: _builtins.str = ...,
+        run_id: _builtins.str = ...,
+        start_time_ms: _builtins.int = ...,
+        end_time_ms: _builtins.int = ...,
+        resolution_ms: _builtins.int = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+        user_auth: _auth_pb2.UserAuth | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["user_auth", b"user_auth"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["end_time_ms", b"end_time_ms", "page_size", b"page_size", "page_token", b"page_token", "resolution_ms", b"resolution_ms", "run_id", b"run_id", "session_id", b"session_id", "start_time_ms", b"start_time_ms", "user_auth", b"user_auth"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetGridHistoryRequest: _TypeAlias = GetGridHistoryRequest  # noqa: Y015
+
+@_typing.final
+class GetGridHistoryResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SESSION_ID_FIELD_NUMBER: _builtins.int
+    RUN_ID_FIELD_NUMBER: _builtins.int
+    SYMBOL_FIELD_NUMBER: _builtins.int
+    POINTS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    session_id: _builtins.str
+    run_id: _builtins.str
+    symbol: _builtins.str
+    next_page_token: _builtins.str
+    """Empty on the last page."""
+    @_builtins.property
+    def points(self) -> _containers.RepeatedCompositeFieldContainer[_grid_pb2.EquityPoint]: ...
+    def __init__(
+        self,
+        *,
+        session_id: _builtins.str = ...,
+        run_id: _builtins.str = ...,
+        symbol: _builtins.str = ...,
+        points: _abc.Iterable[_grid_pb2.EquityPoint] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_page_token", b"next_page_token", "points", b"points", "run_id", b"run_id", "session_id", b"session_id", "symbol", b"symbol"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetGridHistoryResponse: _TypeAlias = GetGridHistoryResponse  # noqa: Y015
 
 @_typing.final
 class Account(_message.Message):

@@ -76,6 +76,11 @@ class GridServiceStub:
                 request_serializer=orderly__grid_dot_v1_dot_grid__service__pb2.WatchFillsRequest.SerializeToString,
                 response_deserializer=orderly__grid_dot_v1_dot_grid__service__pb2.WatchFillsResponse.FromString,
                 _registered_method=True)
+        self.GetGridHistory = channel.unary_unary(
+                '/orderly_grid.v1.GridService/GetGridHistory',
+                request_serializer=orderly__grid_dot_v1_dot_grid__service__pb2.GetGridHistoryRequest.SerializeToString,
+                response_deserializer=orderly__grid_dot_v1_dot_grid__service__pb2.GetGridHistoryResponse.FromString,
+                _registered_method=True)
         self.RegisterAccount = channel.unary_unary(
                 '/orderly_grid.v1.GridService/RegisterAccount',
                 request_serializer=orderly__grid_dot_v1_dot_grid__service__pb2.RegisterAccountRequest.SerializeToString,
@@ -150,6 +155,14 @@ class GridServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetGridHistory(self, request, context):
+        """The PnL history of one run of a session: equity points (recorded on every fill and at least
+        once a minute while it runs), oldest first, in a time range, downsampled to a resolution, paged.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def RegisterAccount(self, request, context):
         """Stores the user's Orderly account credentials, used to trade for that user. Replaces any
         previous registration. The secret is never returned by any RPC nor written to logs.
@@ -195,6 +208,11 @@ def add_GridServiceServicer_to_server(servicer, server):
                     servicer.WatchFills,
                     request_deserializer=orderly__grid_dot_v1_dot_grid__service__pb2.WatchFillsRequest.FromString,
                     response_serializer=orderly__grid_dot_v1_dot_grid__service__pb2.WatchFillsResponse.SerializeToString,
+            ),
+            'GetGridHistory': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetGridHistory,
+                    request_deserializer=orderly__grid_dot_v1_dot_grid__service__pb2.GetGridHistoryRequest.FromString,
+                    response_serializer=orderly__grid_dot_v1_dot_grid__service__pb2.GetGridHistoryResponse.SerializeToString,
             ),
             'RegisterAccount': grpc.unary_unary_rpc_method_handler(
                     servicer.RegisterAccount,
@@ -398,6 +416,33 @@ class GridService:
             '/orderly_grid.v1.GridService/WatchFills',
             orderly__grid_dot_v1_dot_grid__service__pb2.WatchFillsRequest.SerializeToString,
             orderly__grid_dot_v1_dot_grid__service__pb2.WatchFillsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetGridHistory(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/orderly_grid.v1.GridService/GetGridHistory',
+            orderly__grid_dot_v1_dot_grid__service__pb2.GetGridHistoryRequest.SerializeToString,
+            orderly__grid_dot_v1_dot_grid__service__pb2.GetGridHistoryResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -65,6 +65,10 @@ class GridServiceStub:
     REST: newline-delimited JSON, one WatchFillsResponse per line ({"fill": {...}} or
     {"replay_complete": {"last_seq": "41"}}).
     """
+    GetGridHistory: _grpc.UnaryUnaryMultiCallable[_grid_service_pb2.GetGridHistoryRequest, _grid_service_pb2.GetGridHistoryResponse]
+    """The PnL history of one run of a session: equity points (recorded on every fill and at least
+    once a minute while it runs), oldest first, in a time range, downsampled to a resolution, paged.
+    """
     RegisterAccount: _grpc.UnaryUnaryMultiCallable[_grid_service_pb2.RegisterAccountRequest, _grid_service_pb2.RegisterAccountResponse]
     """Stores the user's Orderly account credentials, used to trade for that user. Replaces any
     previous registration. The secret is never returned by any RPC nor written to logs.
@@ -106,6 +110,10 @@ class GridServiceAsyncStub(GridServiceStub):
     subscriber that reconnects with the last seq it saw misses nothing and sees nothing twice.
     REST: newline-delimited JSON, one WatchFillsResponse per line ({"fill": {...}} or
     {"replay_complete": {"last_seq": "41"}}).
+    """
+    GetGridHistory: _aio.UnaryUnaryMultiCallable[_grid_service_pb2.GetGridHistoryRequest, _grid_service_pb2.GetGridHistoryResponse]  # type: ignore[assignment]
+    """The PnL history of one run of a session: equity points (recorded on every fill and at least
+    once a minute while it runs), oldest first, in a time range, downsampled to a resolution, paged.
     """
     RegisterAccount: _aio.UnaryUnaryMultiCallable[_grid_service_pb2.RegisterAccountRequest, _grid_service_pb2.RegisterAccountResponse]  # type: ignore[assignment]
     """Stores the user's Orderly account credentials, used to trade for that user. Replaces any
@@ -187,6 +195,16 @@ class GridServiceServicer(metaclass=_abc_1.ABCMeta):
         subscriber that reconnects with the last seq it saw misses nothing and sees nothing twice.
         REST: newline-delimited JSON, one WatchFillsResponse per line ({"fill": {...}} or
         {"replay_complete": {"last_seq": "41"}}).
+        """
+
+    @_abc_1.abstractmethod
+    def GetGridHistory(
+        self,
+        request: _grid_service_pb2.GetGridHistoryRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_grid_service_pb2.GetGridHistoryResponse, _abc.Awaitable[_grid_service_pb2.GetGridHistoryResponse]]:
+        """The PnL history of one run of a session: equity points (recorded on every fill and at least
+        once a minute while it runs), oldest first, in a time range, downsampled to a resolution, paged.
         """
 
     @_abc_1.abstractmethod
