@@ -13,7 +13,7 @@ from server.auth import AccountView
 from server.service.grid_input import GridConfigInput
 from server.service.summaries import SummaryTotals, SummaryView
 from server.service.views import FillView, GridView, PreviewView
-from server.store import RoundTripRecord, SessionStatus
+from server.store import EquityPointRecord, RoundTripRecord, SessionStatus
 
 _DIRECTIONS = {
     grid_pb2.DIRECTION_LONG: Direction.LONG,
@@ -218,9 +218,29 @@ def fill(view: FillView) -> grid_pb2.Fill:
         fee_asset=record.fee_asset,
         is_maker=record.is_maker,
         timestamp_ms=record.timestamp_ms,
+        run_id=view.run_id,
     )
     if view.round_trip is not None:
         message.round_trip.CopyFrom(_round_trip(view.round_trip))
+    return message
+
+
+def equity_point(point: EquityPointRecord) -> grid_pb2.EquityPoint:
+    message = grid_pb2.EquityPoint(
+        timestamp_ms=point.timestamp_ms,
+        kind=grid_pb2.EquityPointKind.Value(f"EQUITY_POINT_KIND_{point.kind.value}"),
+        realized=str(point.realized),
+        unrealized=str(point.unrealized),
+        funding=str(point.funding),
+        total=str(point.total),
+        grid_profit=str(point.grid_profit),
+        position=str(point.position),
+        mark_price=str(point.mark_price),
+    )
+    if point.fill_side is not None:
+        message.fill_side = _SIDES[point.fill_side]
+        message.fill_price = _text(point.fill_price)
+        message.fill_quantity = _text(point.fill_quantity)
     return message
 
 

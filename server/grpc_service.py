@@ -111,7 +111,9 @@ class GridServicer(pb_grpc.GridServiceServicer):
     ) -> AsyncIterator[pb.WatchFillsResponse]:
         user_id = await self._authenticate("WatchFills", request, context)
         with self._auth.streams.hold("WatchFills", user_id):  # at most N open per wallet
-            stream = await self._service.watch_fills(user_id, request.session_id, request.after_seq)
+            stream = await self._service.watch_fills(
+                user_id, request.session_id, request.after_seq, request.run_id
+            )
             try:
                 async for item in stream:
                     if isinstance(item, ReplayComplete):
@@ -120,6 +122,28 @@ class GridServicer(pb_grpc.GridServiceServicer):
                         yield pb.WatchFillsResponse(fill=convert.fill(item))
             finally:
                 await stream.aclose()  # type: ignore[attr-defined]
+
+    async def GetGridHistory(
+        self, request: pb.GetGridHistoryRequest, context: Context
+    ) -> pb.GetGridHistoryResponse:
+        user_id = await self._authenticate("GetGridHistory", request, context)
+        record, page, run_id = await self._service.grid_history(
+            user_id,
+            request.session_id,
+            request.run_id,
+            request.start_time_ms,
+            request.end_time_ms,
+            request.resolution_ms,
+            request.page_size,
+            request.page_token,
+        )
+        return pb.GetGridHistoryResponse(
+            session_id=record.session_id,
+            run_id=run_id,
+            symbol=record.symbol,
+            points=[convert.equity_point(point) for point in page.points],
+            next_page_token=page.next_page_token,
+        )
 
     async def RegisterAccount(
         self, request: pb.RegisterAccountRequest, context: Context

@@ -33,8 +33,11 @@ async def stream_fills(
     session_id: str | None,
     after_seq: int,
     symbols: dict[str, str],
+    run_id: str = "",
 ) -> AsyncIterator[FillView | ReplayComplete]:
-    """`subscription` must already be taken; it is closed when the stream ends."""
+    """`subscription` must already be taken; it is closed when the stream ends. With `run_id`, only
+    that run's fills (a session id's earlier runs keep theirs in the same ledger)."""
+    run_prefix = f"{run_id}-" if run_id else ""
     try:
         last = after_seq
         while True:
@@ -43,7 +46,8 @@ async def stream_fills(
             else:
                 batch = await store.list_user_fills(user_id, after_seq=last, limit=REPLAY_PAGE)
             for stored in batch:
-                yield await _stored_fill(store, stored, user_id, symbols)
+                if stored.client_order_id.startswith(run_prefix):
+                    yield await _stored_fill(store, stored, user_id, symbols)
                 last = stored.seq
             if len(batch) < REPLAY_PAGE:
                 break
@@ -58,7 +62,7 @@ async def stream_fills(
                         "the subscriber fell too far behind; reconnect with after_seq = the last seq",
                     ) from None
                 raise shutting_down() from None
-            if fill.seq > last:
+            if fill.seq > last and fill.record.client_order_id.startswith(run_prefix):
                 yield fill
     finally:
         subscription.close()

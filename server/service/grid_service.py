@@ -29,7 +29,7 @@ from engine.lines import round_to_tick
 from server.api.errors import DomainError, ErrorReason
 from server.exchange import Exchange, ExchangeError, SymbolError
 from server.metrics import ServiceMetrics
-from server.service import summaries
+from server.service import history, summaries
 from server.service.errors import (
     duplicate_session,
     exchange_error,
@@ -69,6 +69,7 @@ from server.service.session_accounts import (
     no_registered_accounts,
 )
 from server.service.session_doc import Runtime, from_document, stored_mark, to_document
+from server.service.session_ids import check_run_id, session_id_aliases
 from server.service.views import FillView, GridView, PreviewView
 from server.store import (
     DuplicateSession,
@@ -283,12 +284,19 @@ class GridService:
             state, commands = start(config, rules)
         except GridConfigError as exc:
             raise market_params_error(exc) from None
-        # One live grid per user and symbol (the proto's rule), whichever ticker spelling names it.
+        # One live grid per user and symbol (the proto's rule), whichever ticker spelling names it;
+        # the error names the running session's own id, which StopGrid takes.
         key = (user_id, symbol)
-        if key in self._starting or any(
-            (r.record.user_id, r.symbol) == key or r.session_id == session_id for r in self._runners.values()
-        ):
-            raise duplicate_session(session_id)
+        running = next(
+            (
+                r.session_id
+                for r in self._runners.values()
+                if (r.record.user_id, r.symbol) == key or r.session_id == session_id
+            ),
+            None,
+        )
+        if running is not None or key in self._starting:
+            raise duplicate_session(running or session_id)
         self._starting.add(key)
         try:
             try:
@@ -417,6 +425,7 @@ class GridService:
                 f"session {session_id} is already {record.status.value}",
                 metadata={"session_id": session_id, "status": record.status.value},
             )
+        session_id = record.session_id  # the stored id, whichever ticker spelling the caller used
         runner = self._runners.get(session_id)
         if runner is None:  # unfinished in the store but not running here: take it over first
             held = self._held.unavailable_error(session_id)
@@ -451,13 +460,40 @@ class GridService:
     # --- reads ------------------------------------------------------------------------------------
 
     async def get_grid(self, user_id: str, session_id: str) -> GridView:
-        runner = self._runners.get(session_id)
-        if runner is not None:  # a live session: its runner holds the latest record and state
-            if runner.record.user_id != user_id:
-                raise session_not_found(session_id)
-            return self._view(runner.record, runner)
+        for alias in session_id_aliases(session_id):
+            runner = self._runners.get(alias)
+            if runner is not None:  # a live session: its runner holds the latest record and state
+                if runner.record.user_id != user_id:
+                    raise session_not_found(session_id)
+                return self._view(runner.record, runner)
         record = await self._owned_session(session_id, user_id)
         return self._view(record, None)
+
+    async def grid_history(
+        self,
+        user_id: str,
+        session_id: str,
+        run_id: str,
+        start_ms: int,
+        end_ms: int,
+        resolution_ms: int,
+        page_size: int,
+        page_token: str,
+    ) -> tuple[SessionRecord, history.HistoryPage, str]:
+        """One page of a run's PnL history (server.service.history); the run defaults to the
+        session's latest. Returns the session, the page and the run it is of."""
+        size = history.check_history_request(start_ms, end_ms, resolution_ms, page_size)
+        check_run_id(run_id)
+        record = await self._owned_session(session_id, user_id)
+        run = run_id or self._view_of(record).run_id
+        query = history.HistoryQuery(record.session_id, run, start_ms, end_ms or None, resolution_ms)
+        try:
+            page = await history.history_page(self.store, query, size, page_token)
+        except InvalidRecord as exc:
+            raise DomainError.invalid_field(exc.field, exc.rule) from None
+        except StoreError as exc:
+            raise store_error(exc) from exc
+        return record, page, run
 
     async def list_grids(
         self,
@@ -519,27 +555,36 @@ class GridService:
         )
 
     async def watch_fills(
-        self, user_id: str, session_id: str, after_seq: int
+        self, user_id: str, session_id: str, after_seq: int, run_id: str = ""
     ) -> AsyncIterator[FillView | ReplayComplete]:
         """The stream of WatchFills (see server.service.fill_stream): the checks run at once, the
         stream is what the returned iterator yields."""
         self._check_open()
         if not 0 <= after_seq <= MAX_SEQ:  # seqs are int64 in both stores (SQLite INTEGER, BSON long)
             raise DomainError.invalid_field("after_seq", f"must be from 0 to {MAX_SEQ}, got {after_seq}")
+        check_run_id(run_id)
+        if run_id and not session_id:
+            raise DomainError.invalid_field("run_id", "needs session_id (a run is one start of a session)")
         symbols: dict[str, str] = {}
         if session_id:
             record = await self._owned_session(session_id, user_id)
-            symbols[record.session_id] = record.symbol
+            session_id = record.session_id  # the stored id, whichever ticker spelling named it
+            symbols[session_id] = record.symbol
+            run_id = run_id or self._view_of(record).run_id  # a session's watch is of one run
         subscription = self.broker.subscribe(user_id, session_id or None)  # BEFORE the replay is read
-        return stream_fills(self.store, subscription, user_id, session_id or None, after_seq, symbols)
+        return stream_fills(self.store, subscription, user_id, session_id or None, after_seq, symbols, run_id)
 
     # --- helpers ----------------------------------------------------------------------------------
 
     async def _owned_session(self, session_id: str, user_id: str) -> SessionRecord:
         if not session_id:
             raise DomainError.invalid_field("session_id", "is required")
+        record: SessionRecord | None = None
         try:
-            record = await self.store.get_session(session_id)
+            for alias in session_id_aliases(session_id):
+                record = await self.store.get_session(alias)
+                if record is not None:
+                    break
         except StoreError as exc:
             raise store_error(exc) from exc
         if record is None or record.user_id != user_id:  # another user's session answers as a missing one

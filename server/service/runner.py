@@ -20,6 +20,7 @@ import structlog
 
 from engine import Command, Event, SessionState
 from server.api.errors import DomainError, ErrorReason
+from server.service.equity_points import DEFAULT_EQUITY_INTERVAL_MS
 from server.service.session import Session, SessionDeps
 from server.service.session_doc import Runtime
 from server.store import SessionRecord, VersionConflict
@@ -35,6 +36,8 @@ class RunnerSettings:
     # How long a stop waits for cancels and the close to be confirmed: longer than a placement takes
     # to settle (server.service.executor.PLACEMENT_SETTLE_MS), so a close of unknown outcome is known.
     stop_timeout_ms: int = 12_000
+    # How often a running session records a point of its PnL history (besides one per fill).
+    equity_interval_ms: int = DEFAULT_EQUITY_INTERVAL_MS
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +71,11 @@ class _Close:
     """Leave the loop without stopping the session (shutdown)."""
 
 
-_Item = _Inbound | _Open | _Resume | _Stop | _Finish | _Close
+class _Tick:
+    """Time for the periodic point of the PnL history."""
+
+
+_Item = _Inbound | _Open | _Resume | _Stop | _Finish | _Close | _Tick
 
 
 class SessionRunner:
@@ -86,6 +93,7 @@ class SessionRunner:
         self._held: _Item | None = None
         self._stop_waiters: list[asyncio.Future[None]] = []
         self._deadline: asyncio.Task[None] | None = None
+        self._ticker: asyncio.Task[None] | None = None
         self._task: asyncio.Task[None] | None = None
         self.finished = asyncio.Event()  # the session reached STOPPED/FAILED, or the loop ended
         self.on_exit: Callable[[SessionRunner], None] | None = None
@@ -127,6 +135,7 @@ class SessionRunner:
         self._task = asyncio.create_task(
             self._run(), name=f"session-{self.session_id}", context=contextvars.Context()
         )
+        self._ticker = asyncio.create_task(self._tick_every_interval(), context=contextvars.Context())
 
     async def submit(self, event: Event, received_ns: int) -> None:
         await self._queue.put(_Inbound(event, received_ns))
@@ -208,6 +217,8 @@ class SessionRunner:
         finally:
             if self._deadline is not None:
                 self._deadline.cancel()
+            if self._ticker is not None:
+                self._ticker.cancel()
             self.finished.set()
             self._answer_leftovers()
             if self.on_exit is not None:
@@ -235,6 +246,8 @@ class SessionRunner:
         elif isinstance(item, _Stop):
             self._stop_waiters.append(item.done)
             await self.session.request_stop(item.close_position)
+        elif isinstance(item, _Tick):
+            await self.session.record_periodic_point()
 
     def _drain(self, first: _Inbound) -> tuple[list[Event], int]:
         events, received_ns = [first.event], first.received_ns
@@ -256,6 +269,12 @@ class SessionRunner:
     async def _finish_later(self) -> None:
         await asyncio.sleep(self._settings.stop_timeout_ms / 1000)  # a deadline, not synchronisation
         await self._queue.put(_Finish())
+
+    async def _tick_every_interval(self) -> None:
+        while True:
+            await asyncio.sleep(self._settings.equity_interval_ms / 1000)  # a period, not synchronisation
+            with contextlib.suppress(asyncio.QueueFull):  # a full queue is busy: the fills record points
+                self._queue.put_nowait(_Tick())
 
     def _answer_leftovers(self) -> None:
         """The loop is over: answer every caller still waiting, so none hangs. A stop of a session

@@ -49,12 +49,22 @@ from engine.order_ids import close_order_id
 from engine.stops import stop as engine_stop
 from server.exchange import Exchange, ExchangeError
 from server.metrics import ServiceMetrics
+from server.service.equity_points import equity_point, fill_point
 from server.service.executor import CommandExecutor, RoundOutcome, VenueCommand
 from server.service.fill_broker import FillBroker
 from server.service.session_doc import Runtime, to_document
 from server.service.stop_summary import final_status, stop_detail, summary_record
 from server.service.views import FillView
-from server.store import FillRecord, RoundTripRecord, SessionRecord, SessionStatus, Store
+from server.store import (
+    EquityPointKind,
+    EquityPointRecord,
+    FillRecord,
+    RoundTripRecord,
+    SessionRecord,
+    SessionStatus,
+    Store,
+    StoreError,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -109,6 +119,7 @@ class Session:
         # this stays with the account; fills that change the position make it worth another close.
         self._close_blocked_at: Decimal | None = None
         self._must_persist = False
+        self._points: list[EquityPointRecord] = []  # PnL history not written yet (see _write_points)
         self._executor = CommandExecutor(
             deps.exchange,
             record.symbol,
@@ -136,6 +147,8 @@ class Session:
         unplaced = [cell.client_order_id for cell in self.state.cells if cell.status is CellStatus.PLACING]
         if not outcome.rejections and not unplaced:
             await self._persist(status=SessionStatus.RUNNING)
+            self._add_point(EquityPointKind.START, "start", self.record.created_at_ms)
+            await self._write_points()
             log.info("session_started", orders=len(venue))
             return None
         detail = (
@@ -285,7 +298,32 @@ class Session:
         status = final_status(reason)
         await self._persist(status=status, stopped_at_ms=now_ms, stop_reason=reason.value)
         self.last_mark = mark
+        self._add_point(EquityPointKind.STOP, "stop", now_ms)
+        await self._write_points()
         log.info("session_stopped", status=status.value, reason=reason.value, total_pnl=str(report.total))
+
+    async def record_periodic_point(self) -> None:
+        """The periodic valuation of the PnL history, at the last mark (none known yet: skipped)."""
+        if self.last_mark is None or self.record.status.is_finished:
+            return
+        now_ms = self._deps.now_ms()
+        self._add_point(EquityPointKind.PERIODIC, f"p{now_ms}", now_ms)
+        await self._write_points()
+
+    def _add_point(self, kind: EquityPointKind, point_id: str, timestamp_ms: int) -> None:
+        mark = self.last_mark if self.last_mark is not None else self.state.config.current_price
+        self._points.append(equity_point(self.session_id, self.state, kind, point_id, timestamp_ms, mark))
+
+    async def _write_points(self) -> None:
+        """The history is derived from the ledger and the state, never the truth: a store that
+        fails to take it costs some points, never a round (fills and state are written first)."""
+        points, self._points = self._points, []
+        if not points:
+            return
+        try:
+            await self._deps.store.append_equity_points(points)
+        except StoreError as exc:
+            log.warning("equity_points_not_recorded", points=len(points), error=str(exc))
 
     async def _flatten(self) -> None:
         """Fills that raced the stop's cancels left a position after the engine's close: flatten it
@@ -337,6 +375,7 @@ class Session:
             self._applied.discard(key)
         self._applied_unsaved.clear()
         self._fill_events.clear()
+        self._points.clear()
         self._must_persist = False
 
     async def _process(
@@ -350,6 +389,7 @@ class Session:
             await self._make_durable(batch)
             venue = self._still_wanted(batch.venue)
             outcome = await self._executor.execute(venue, received_ns if batch.had_fill else None)
+            await self._write_points()  # after the counter orders are on the wire: off their path
             if any(isinstance(command, ClosePosition) for command in venue):
                 self._after_close(outcome)
             total.cancelled += outcome.cancelled
@@ -426,6 +466,7 @@ class Session:
             self._applied.add(key)
             self._applied_unsaved.append(key)
             batch.fills.append((command, None))
+            self._points.append(fill_point(self.session_id, self.state, command))
             if command.cell_index is None:  # a trade of a closing order: what the stop closed
                 closed = self.runtime.closed_quantity + command.quantity
                 self.runtime = replace(self.runtime, closed_quantity=closed)

@@ -5,7 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from engine import CellStatus, GridPreview, MarketRules, PnlReport, SessionState, Side
+from engine import (
+    CellStatus,
+    GridPreview,
+    MarketRules,
+    PnlReport,
+    SessionState,
+    Side,
+    parse_client_order_id,
+)
 from engine import SessionStatus as EngineStatus
 from server.store import FillRecord, RoundTripRecord, SessionRecord, SessionStatus
 
@@ -35,6 +43,12 @@ class FillView:
     @property
     def session_id(self) -> str:
         return self.record.session_id
+
+    @property
+    def run_id(self) -> str:
+        """The run the fill belongs to: the prefix of its client_order_id."""
+        parsed = parse_client_order_id(self.record.client_order_id)
+        return "" if parsed is None else parsed.prefix
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,7 @@ store = await open_store(os.environ.get("MONGODB_URI"), data_dir)
 
 from engine.types import Side
 from server.store.auth_records import AccountRecord, RateDecision
+from server.store.equity import EquityPointKind, EquityPointRecord
 from server.store.errors import (
     DuplicateSession,
     InvalidRecord,
@@ -34,6 +35,8 @@ __all__ = [
     "DEFAULT_PAGE_SIZE",
     "AccountRecord",
     "DuplicateSession",
+    "EquityPointKind",
+    "EquityPointRecord",
     "FillRecord",
     "HealthStatus",
     "InvalidRecord",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 import weakref
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -35,6 +36,7 @@ from server.store.codec import (
     summary_from_row,
     summary_to_row,
 )
+from server.store.equity import EquityPointRecord, check_point_window, point_from_row, point_to_row
 from server.store.errors import (
     DuplicateSession,
     SessionNotFound,
@@ -81,6 +83,7 @@ class MongoStore:
         # Per-user append locks (dropped once no append holds them): see append_fill.
         self._append_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._summaries: AsyncCollection[Doc] = database["summaries"]
+        self._equity: AsyncCollection[Doc] = database["equity_points"]
         self._nonces: AsyncCollection[Doc] = database["nonces"]
         self._leases: AsyncCollection[Doc] = database["leases"]
         self._accounts: AsyncCollection[Doc] = database["accounts"]
@@ -288,6 +291,43 @@ class MongoStore:
         query = {"user_id": user_id, "seq": {"$gt": after_seq}}
         docs = await self._fills.find(query).sort("seq", ASCENDING).limit(limit).to_list()
         return [fill_from_row(d) for d in docs]
+
+    # equity points --------------------------------------------------------------------------------
+    @_guard
+    async def append_equity_points(self, points: Sequence[EquityPointRecord]) -> None:
+        for point in points:  # one upsert each: nx-27017 and real servers agree on these
+            row = point_to_row(point)
+            key = {"session_id": point.session_id, "run_id": point.run_id, "point_id": point.point_id}
+            try:
+                await self._equity.update_one(key, {"$setOnInsert": row}, upsert=True)
+            except DuplicateKeyError:
+                continue  # recorded at the same instant by a racing write: it is there
+
+    @_guard
+    async def list_equity_points(
+        self,
+        session_id: str,
+        run_id: str,
+        *,
+        start_ms: int = 0,
+        end_ms: int | None = None,
+        after: tuple[int, str] | None = None,
+        limit: int = 500,
+    ) -> list[EquityPointRecord]:
+        check_point_window(session_id, run_id, start_ms, end_ms, after, limit)
+        window: dict[str, Any] = {"$gte": start_ms}
+        if end_ms is not None:
+            window["$lt"] = end_ms
+        query: dict[str, Any] = {"session_id": session_id, "run_id": run_id, "timestamp_ms": window}
+        if after is not None:
+            query["$or"] = [
+                {"timestamp_ms": {"$gt": after[0]}},
+                {"timestamp_ms": after[0], "point_id": {"$gt": after[1]}},
+            ]
+        cursor = self._equity.find(query, {"_id": 0}).sort(
+            [("timestamp_ms", ASCENDING), ("point_id", ASCENDING)]
+        )
+        return [point_from_row(doc) for doc in await cursor.limit(limit).to_list()]
 
     # summaries ------------------------------------------------------------------------------------
     @_guard

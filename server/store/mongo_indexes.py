@@ -29,6 +29,17 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("session_id", ASCENDING), ("created_at_ms", ASCENDING)], unique=True),
         *_LISTING,
     ],
+    "equity_points": [
+        IndexModel([("session_id", ASCENDING), ("run_id", ASCENDING), ("point_id", ASCENDING)], unique=True),
+        IndexModel(
+            [
+                ("session_id", ASCENDING),
+                ("run_id", ASCENDING),
+                ("timestamp_ms", ASCENDING),
+                ("point_id", ASCENDING),
+            ]
+        ),
+    ],
     "nonces": [
         IndexModel([("user_id", ASCENDING), ("nonce", ASCENDING)], unique=True),
         IndexModel([("expire_at", ASCENDING)], expireAfterSeconds=0),

@@ -34,9 +34,11 @@ Guarantees every backend gives:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from server.store.auth_records import AccountRecord, RateDecision
+from server.store.equity import EquityPointRecord
 from server.store.records import (
     FillRecord,
     HealthStatus,
@@ -131,6 +133,25 @@ class Store(Protocol):
         page_token: str | None = None,
     ) -> Page[SummaryRecord]:
         """Runs started in [start_time_ms, end_time_ms), newest first."""
+        ...
+
+    # equity points (PnL history) --------------------------------------------------------------------
+    async def append_equity_points(self, points: Sequence[EquityPointRecord]) -> None:
+        """Store the points; one already stored (same session_id, run_id, point_id) is kept as is."""
+        ...
+
+    async def list_equity_points(
+        self,
+        session_id: str,
+        run_id: str,
+        *,
+        start_ms: int = 0,
+        end_ms: int | None = None,
+        after: tuple[int, str] | None = None,
+        limit: int = 500,
+    ) -> list[EquityPointRecord]:
+        """The run's points with start_ms <= timestamp_ms < end_ms, after the (timestamp_ms,
+        point_id) key `after`, in that key's order, at most `limit`."""
         ...
 
     # nonces ---------------------------------------------------------------------------------------

@@ -38,6 +38,7 @@ from server.store.codec import (
     summary_from_row,
     summary_to_row,
 )
+from server.store.equity import EquityPointRecord, check_point_window, point_from_row, point_to_row
 from server.store.errors import DuplicateSession, SessionNotFound, StoreUnavailable, VersionConflict
 from server.store.group_commit import GroupCommitWriter
 from server.store.guard import store_errors
@@ -303,6 +304,43 @@ class SqliteStore:
             extra.append(("created_at_ms < ?", end_time_ms))
         rows, token = await self._keyset_page("summaries", where, extra, page_size, page_token)
         return Page(tuple(summary_from_row(r) for r in rows), token)
+
+    # equity points --------------------------------------------------------------------------------
+    @_guard
+    async def append_equity_points(self, points: Sequence[EquityPointRecord]) -> None:
+        if not points:
+            return
+        rows = [point_to_row(point) for point in points]
+        sql, _ = _insert_sql("equity_points", rows[0], "INSERT OR IGNORE")
+
+        def write(db: sqlite3.Connection) -> None:
+            db.executemany(sql, [list(row.values()) for row in rows])
+
+        await self._writer.run(write)
+
+    @_guard
+    async def list_equity_points(
+        self,
+        session_id: str,
+        run_id: str,
+        *,
+        start_ms: int = 0,
+        end_ms: int | None = None,
+        after: tuple[int, str] | None = None,
+        limit: int = 500,
+    ) -> list[EquityPointRecord]:
+        check_point_window(session_id, run_id, start_ms, end_ms, after, limit)
+        sql = "SELECT * FROM equity_points WHERE session_id = ? AND run_id = ? AND timestamp_ms >= ?"
+        params: list[Any] = [session_id, run_id, start_ms]
+        if end_ms is not None:
+            sql += " AND timestamp_ms < ?"
+            params.append(end_ms)
+        if after is not None:
+            sql += " AND (timestamp_ms > ? OR (timestamp_ms = ? AND point_id > ?))"
+            params += [after[0], after[0], after[1]]
+        sql += " ORDER BY timestamp_ms, point_id LIMIT ?"
+        params.append(limit)
+        return [point_from_row(row) for row in await self._fetch_all(sql, params)]
 
     # nonces ---------------------------------------------------------------------------------------
     @_guard

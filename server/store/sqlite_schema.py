@@ -147,6 +147,28 @@ CREATE TABLE IF NOT EXISTS rate_limits (
 );
 CREATE INDEX IF NOT EXISTS rate_limits_by_expiry ON rate_limits (expires_at_ms);
 
+-- A run's PnL history (server.store.equity); points of one run list in (timestamp_ms, point_id) order.
+CREATE TABLE IF NOT EXISTS equity_points (
+    session_id    TEXT NOT NULL,
+    run_id        TEXT NOT NULL,
+    point_id      TEXT NOT NULL,
+    timestamp_ms  INTEGER NOT NULL,
+    kind          TEXT NOT NULL,
+    realized      TEXT NOT NULL,
+    unrealized    TEXT NOT NULL,
+    funding       TEXT NOT NULL,
+    total         TEXT NOT NULL,
+    grid_profit   TEXT NOT NULL,
+    position      TEXT NOT NULL,
+    mark_price    TEXT NOT NULL,
+    fill_side     TEXT,
+    fill_price    TEXT,
+    fill_quantity TEXT,
+    PRIMARY KEY (session_id, run_id, point_id)
+);
+CREATE INDEX IF NOT EXISTS equity_points_by_time
+    ON equity_points (session_id, run_id, timestamp_ms, point_id);
+
 CREATE TABLE IF NOT EXISTS leases (
     session_id    TEXT PRIMARY KEY,
     owner         TEXT NOT NULL,

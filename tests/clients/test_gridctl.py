@@ -6,6 +6,7 @@ import asyncio
 import json
 import signal
 from decimal import Decimal
+from pathlib import Path
 
 from orderly_grid.wallet import Wallet
 
@@ -131,3 +132,29 @@ async def test_ctrl_c_ends_watch_cleanly_with_status_0(
     finished = await finish(watcher)
     assert finished.returncode == 0
     assert "Traceback" not in finished.stderr
+
+
+async def test_history_prints_the_runs_points_and_plots_them_with_the_fills(
+    service: LoopbackService, wallet: Wallet, control: SimulatorControl, tmp_path: Path
+) -> None:
+    target = service.target
+    started = await gridctl(target, "--json", "start", *GRID_FLAGS, wallet_key=WALLET_KEY)
+    assert started.returncode == 0, started.stderr
+    session_id = started.json()["session_id"]
+    await control.set_price(SYMBOL, "41950")  # the buy at 42000 fills
+    await wait_for_resting_order(service.sim, "SELL", "43000")
+
+    listed = await gridctl(target, "history", session_id, wallet_key=WALLET_KEY)
+    assert listed.returncode == 0, listed.stderr
+    assert f"run {started.json()['run_id']}" in listed.stdout
+    assert "START" in listed.stdout
+    assert "BUY 0.00476 @ 42000" in listed.stdout
+
+    as_json = await gridctl(target, "--json", "history", session_id, wallet_key=WALLET_KEY)
+    kinds = [point["kind"] for point in as_json.json()["points"]]
+    assert kinds == ["EQUITY_POINT_KIND_START", "EQUITY_POINT_KIND_FILL"]
+
+    plot = tmp_path / "history.png"
+    drawn = await gridctl(target, "history", session_id, "--plot", str(plot), wallet_key=WALLET_KEY)
+    assert drawn.returncode == 0, drawn.stderr
+    assert plot.read_bytes().startswith(b"\x89PNG")

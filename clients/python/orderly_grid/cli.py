@@ -21,11 +21,12 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import TextIO, TypeVar
 
 from google.protobuf.message import Message
 
-from orderly_grid import cli_live, cli_render
+from orderly_grid import cli_history, cli_live, cli_render
 from orderly_grid.client import (
     DEFAULT_TARGET,
     DEFAULT_TIMEOUT_S,
@@ -141,6 +142,16 @@ def build_parser() -> argparse.ArgumentParser:
     summaries.add_argument("--since", type=_time_ms, default=0, help="created at or after (ms or ISO date)")
     summaries.add_argument("--until", type=_time_ms, default=0, help="created before (ms or ISO date)")
 
+    history = command("history", "a run's PnL history: a table, or a plot with --plot")
+    history.add_argument("session_id")
+    history.add_argument("--run", default="", help="the run id (default: the session's latest run)")
+    history.add_argument(
+        "--resolution", type=float, default=0, help="at most one periodic point per this many seconds"
+    )
+    history.add_argument(
+        "--plot", type=Path, help="write total PnL and price with the fills to FILE.png/.svg"
+    )
+
     watch = command("watch", "live fills and PnL (all sessions, or one)")
     watch.add_argument("session_id", nargs="?", default="")
     watch.add_argument("--after-seq", type=int, default=0, help="resume after this fill seq (0: replay all)")
@@ -209,6 +220,21 @@ async def run(args: argparse.Namespace, wallet: Wallet | None, out: TextIO, err:
                 status=args.status, start_time_ms=args.since, end_time_ms=args.until, page_size=500
             )
             show(response, cli_render.summaries_text)
+        elif command == "history":
+            points = [
+                point
+                async for point in client.iter_grid_history(
+                    args.session_id, run_id=args.run, resolution_ms=int(args.resolution * 1000)
+                )
+            ]
+            run_id = args.run or (await client.get_grid(args.session_id)).run_id
+            if args.plot is not None:
+                cli_history.plot_history(points, f"{args.session_id}  run {run_id}", args.plot)
+                err.write(f"wrote {args.plot} ({len(points)} points)\n")
+            if args.json:
+                out.write(cli_render.json_list("points", points) + "\n")
+            elif args.plot is None:
+                out.write(cli_history.history_text(points, run_id) + "\n")
         elif command == "watch":
             await cli_live.watch(
                 client,

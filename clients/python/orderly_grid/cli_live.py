@@ -11,9 +11,11 @@ import contextlib
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
+from decimal import Decimal
 from typing import TextIO
 
 from orderly_grid import cli_render as render
+from orderly_grid.cli_history import sparkline
 from orderly_grid.client import GridClient
 from orderly_grid.errors import GridError
 from orderly_grid.params import GridParams
@@ -26,6 +28,8 @@ HIDE_CURSOR = "\x1b[?25l"
 SHOW_CURSOR = "\x1b[?25h"
 POLL_INTERVAL_S = 0.25
 PNL_REFRESH_S = 2.0
+SPARKLINE_WIDTH = 30
+HISTORY_RESOLUTION_MS = 60_000
 
 
 class ProgressLine:
@@ -101,6 +105,7 @@ class WatchView:
     def __init__(self, rows: int = 15) -> None:
         self.fills: deque[grid_pb2.Fill] = deque(maxlen=rows)
         self.pnl: dict[str, grid_pb2.Pnl] = {}
+        self.totals: dict[str, deque[Decimal]] = {}  # each session's total PnL, for the sparkline
         self.status = "connecting"
         self.count = 0
 
@@ -113,6 +118,7 @@ class WatchView:
                 render.money(p.fees),
                 render.money(p.total),
                 str(p.round_trips),
+                sparkline(self.totals.get(session_id, ())),
             )
             for session_id, p in sorted(self.pnl.items())
         ]
@@ -120,7 +126,10 @@ class WatchView:
             [
                 f"gridctl watch  {self.status}  {self.count} fills  (Ctrl-C to quit)",
                 "",
-                render.table(("session", "realized", "unrealized", "fees", "total", "trips"), pnl_rows),
+                render.table(
+                    ("session", "realized", "unrealized", "fees", "total", "trips", "total PnL trend"),
+                    pnl_rows,
+                ),
                 "",
                 render.fills_table(self.fills),
                 "",
@@ -199,4 +208,13 @@ async def watch(
 async def _refresh_pnl(client: GridClient, view: WatchView, session_ids: Iterable[str]) -> None:
     for session_id in list(session_ids):
         with contextlib.suppress(GridError):
-            view.pnl[session_id] = (await client.get_grid(session_id)).pnl
+            pnl = (await client.get_grid(session_id)).pnl
+            view.pnl[session_id] = pnl
+            totals = view.totals.get(session_id)
+            if totals is None:  # first sight: the trend so far, from the run's history
+                totals = view.totals[session_id] = deque(maxlen=SPARKLINE_WIDTH)
+                history = await client.get_grid_history(
+                    session_id, resolution_ms=HISTORY_RESOLUTION_MS, page_size=SPARKLINE_WIDTH
+                )
+                totals.extend(Decimal(point.total) for point in history.points)
+            totals.append(Decimal(pnl.total))

@@ -93,10 +93,16 @@ def status(value: int) -> str:
 
 
 def pnl_line(pnl: grid_pb2.Pnl) -> str:
-    return (
-        f"realized {money(pnl.realized)}  unrealized {money(pnl.unrealized)}  fees {money(pnl.fees)}  "
-        f"funding {money(pnl.funding)}  total {money(pnl.total)}  round trips {pnl.round_trips}"
+    line = (
+        f"grid profit {money(pnl.grid_profit)}  realized {money(pnl.realized)}  "
+        f"unrealized {money(pnl.unrealized)}  fees {money(pnl.fees)}  funding {money(pnl.funding)}  "
+        f"total {money(pnl.total)}  round trips {pnl.round_trips}"
     )
+    if pnl.valued_at_ms:
+        line += f"\n          valued at {pnl.valued_at_price or '-'} at {when(pnl.valued_at_ms)}"
+    if pnl.position_handed_back:
+        line += "; the position was handed back to the account at the stop"
+    return line
 
 
 def orders_table(orders: Iterable[grid_pb2.GridOrder]) -> str:

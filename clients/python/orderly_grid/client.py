@@ -212,20 +212,70 @@ class GridClient:
             self._grid().ListGridSummaries, request, "ListGridSummaries", idempotent=True, timeout_s=timeout_s
         )
 
+    async def get_grid_history(
+        self,
+        session_id: str,
+        *,
+        run_id: str = "",
+        start_time_ms: int = 0,
+        end_time_ms: int = 0,
+        resolution_ms: int = 0,
+        page_size: int = 0,
+        page_token: str = "",
+        timeout_s: float | None = None,
+    ) -> grid_service_pb2.GetGridHistoryResponse:
+        """One page of a run's PnL history (the session's latest run when `run_id` is empty)."""
+        request = grid_service_pb2.GetGridHistoryRequest(
+            session_id=session_id,
+            run_id=run_id,
+            start_time_ms=start_time_ms,
+            end_time_ms=end_time_ms,
+            resolution_ms=resolution_ms,
+            page_size=page_size,
+            page_token=page_token,
+        )
+        return await self._unary(
+            self._grid().GetGridHistory, request, "GetGridHistory", idempotent=True, timeout_s=timeout_s
+        )
+
+    async def iter_grid_history(
+        self, session_id: str, *, run_id: str = "", resolution_ms: int = 0, start_time_ms: int = 0
+    ) -> AsyncIterator[grid_pb2.EquityPoint]:
+        """Every point of the run's history over all pages, oldest first."""
+        token = ""
+        while True:
+            page = await self.get_grid_history(
+                session_id,
+                run_id=run_id,
+                resolution_ms=resolution_ms,
+                start_time_ms=start_time_ms,
+                page_token=token,
+            )
+            run_id = page.run_id  # every page of the same run, even if the session starts again
+            for point in page.points:
+                yield point
+            token = page.next_page_token
+            if not token:
+                return
+
     def watch_fills(
         self,
         session_id: str = "",
         *,
         after_seq: int = 0,
+        run_id: str = "",
         max_reconnects: int | None = None,
         on_reconnect: Callable[[GridError | None, int], None] | None = None,
     ) -> FillStream:
         """Fills of one session (or all the signer's sessions when empty) with seq > after_seq: first
-        the stored ones, then live ones, resuming automatically after disconnects and restarts."""
+        the stored ones, then live ones, resuming automatically after disconnects and restarts. A
+        session's watch shows one run: `run_id`, or the session's latest run."""
         wallet = self._require_wallet()
 
         def open_watch(resume_after: int) -> WatchCall:
-            request = grid_service_pb2.WatchFillsRequest(session_id=session_id, after_seq=resume_after)
+            request = grid_service_pb2.WatchFillsRequest(
+                session_id=session_id, after_seq=resume_after, run_id=run_id
+            )
             self._sign(wallet, "WatchFills", request)
             return self._grid().WatchFills(request)
 

@@ -1,7 +1,8 @@
 """When the SDK retries, and how long it waits between attempts.
 
-Only idempotent reads are retried (GetGrid, ListGrids, ListGridSummaries, PreviewGrid), and only on
-UNAVAILABLE and DEADLINE_EXCEEDED: the server may not have seen the call, or its answer was lost,
+Only idempotent reads are retried (GetGrid, ListGrids, ListGridSummaries, GetGridHistory,
+PreviewGrid), and only on UNAVAILABLE and DEADLINE_EXCEEDED: the server may not have seen the call,
+or its answer was lost,
 and asking again changes nothing. StartGrid, StopGrid and RegisterAccount are never retried: a
 timeout does not prove the server did nothing, and a second attempt (which needs a fresh nonce
 anyway) could act twice. After such a failure, read the state (GetGrid) and decide.

@@ -61,6 +61,7 @@ ACTIONS = (
     "ListGridSummaries",
     "WatchFills",
     "RegisterAccount",
+    "GetGridHistory",
 )
 
 

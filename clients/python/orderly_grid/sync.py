@@ -163,6 +163,31 @@ class SyncGridClient:
     def get_grid(self, session_id: str, *, timeout_s: float | None = None) -> grid_pb2.Grid:
         return self._run(self._client.get_grid(session_id, timeout_s=timeout_s))
 
+    def get_grid_history(
+        self,
+        session_id: str,
+        *,
+        run_id: str = "",
+        start_time_ms: int = 0,
+        end_time_ms: int = 0,
+        resolution_ms: int = 0,
+        page_size: int = 0,
+        page_token: str = "",
+        timeout_s: float | None = None,
+    ) -> grid_service_pb2.GetGridHistoryResponse:
+        return self._run(
+            self._client.get_grid_history(
+                session_id,
+                run_id=run_id,
+                start_time_ms=start_time_ms,
+                end_time_ms=end_time_ms,
+                resolution_ms=resolution_ms,
+                page_size=page_size,
+                page_token=page_token,
+                timeout_s=timeout_s,
+            )
+        )
+
     def list_grids(
         self,
         *,
