@@ -428,6 +428,9 @@ def bases(account: SimAccount) -> dict[str, Message]:
         "ListGridSummaries": pb.ListGridSummariesRequest(start_time=1, page_size=10, user_auth=auth()),
         "PreviewGrid": pb.PreviewGridRequest(config=_config()),
         "WatchFills": pb.WatchFillsRequest(session_id=A_SESSION, user_auth=auth()),
+        "GetGridHistory": pb.GetGridHistoryRequest(
+            session_id=A_SESSION, resolution_ms=60_000, page_size=10, user_auth=auth()
+        ),
         "RegisterAccount": pb.RegisterAccountRequest(
             account_id=account.account_id,
             orderly_key=account.orderly_key,
