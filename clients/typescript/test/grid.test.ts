@@ -4,7 +4,11 @@
  * resumes across a server restart without losing or repeating a fill.
  */
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
+import { execFile, spawn } from "node:child_process";
+import { dirname, join } from "node:path";
+import { after, before, beforeEach, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 
 import { generatePrivateKey } from "viem/accounts";
 
@@ -23,6 +27,8 @@ import {
 } from "../src/index.js";
 import { createGridTransport } from "../src/node.js";
 import { RunningService, waitUntil } from "./service.js";
+
+const EXAMPLES = join(dirname(fileURLToPath(import.meta.url)), "..", "examples");
 
 const BTC: GridParams = {
   ticker: "BTCUSDT",
@@ -87,6 +93,10 @@ describe("the SDK against the real service", () => {
   const service = new RunningService();
   before(async () => service.start());
   after(async () => service.stop());
+  // Every test starts with the mark where BTC begins (each stops its grid before it ends).
+  beforeEach(async () => {
+    await service.setPrice("42500");
+  });
 
   it("starts, gets, lists and stops a grid over gRPC", async () => {
     const client = grpcClient(service);
@@ -189,5 +199,37 @@ describe("the SDK against the real service", () => {
     assert.equal(watch.stream.lastSeq, 3n);
     assert.ok(watch.stream.reconnects >= 1, `reconnects: ${reconnects.join(",")}`);
     await client.stopGrid(grid.sessionId, { closePosition: true });
+  });
+
+  it("runs the examples as written: start, watch, stop", async () => {
+    const key = generatePrivateKey();
+    const env = { ...process.env, ORDERLY_GRID_WALLET_KEY: key, GRIDCTL_TARGET: service.target };
+    const run = async (name: string, ...args: string[]): Promise<string> =>
+      (await promisify(execFile)(process.execPath, [join(EXAMPLES, name), ...args], { env, timeout: 60_000 })).stdout;
+
+    const started = await run("start.js");
+    assert.match(started, /PERP_BTC_USDC: 5 orders/);
+    assert.match(started, /started 0x[0-9a-f]{40}_BTCUSDT with 5 open orders/);
+    assert.match(started, /status RUNNING/);
+
+    const watcher = spawn(process.execPath, [join(EXAMPLES, "watch.js"), "2"], { env, stdio: ["ignore", "pipe", "pipe"] });
+    let watched = "";
+    watcher.stdout.on("data", (d: Buffer) => (watched += d.toString()));
+    const watcherExit = new Promise<number | null>((r) => watcher.once("exit", r));
+    const client = new GridClient({ transport: createGridTransport(service.target), signer: walletSigner(key) });
+    const sessionId = client.sessionId("BTCUSDT");
+    // The watcher has replayed (nothing yet) before the first fill; fills made earlier would replay anyway.
+    await service.setPrice("41950");
+    await restingOrder(client, sessionId, Side.SELL, "43000");
+    await service.setPrice("43050");
+    assert.equal(await watcherExit, 0);
+    assert.match(watched, /#\d+ 0x[0-9a-f]{40}_BTCUSDT [0-9.]+ @ 42000/);
+    assert.match(watched, /@ 43000(\.0+)?, round trip [0-9.]+/);
+    assert.match(watched, /resume later with afterSeq=\d+/);
+
+    const stopped = await run("stop.js");
+    assert.match(stopped, /stopped 0x[0-9a-f]{40}_BTCUSDT: STOPPED, 0 open orders left/);
+    assert.match(stopped, /round trips 1/);
+    assert.match(await run("stop.js", client.sessionId("PERP_SOL_USDC")), /SESSION_NOT_FOUND/);
   });
 });
