@@ -26,7 +26,8 @@ from orderly_grid.v1 import grid_service_pb2  # noqa: F401  (registers the reque
 
 def _message(item: dict[str, Any]) -> Message:
     cls: Any = symbol_database.Default().GetSymbol(item["type"])
-    return json_format.ParseDict(item["request"], cls())
+    message: Message = json_format.ParseDict(item["request"], cls())
+    return message
 
 
 def _sign(key: str, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
