@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 BUF    := $(VENV)/buf/node_modules/.bin/buf
 
-.PHONY: run test lint typecheck unit bench chaos fuzz clean
+.PHONY: run test lint typecheck unit breaking generate release-protos ts-test bench chaos fuzz clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,14 +29,43 @@ lint: $(STAMP) $(BUF)
 	$(BIN)/ruff format --check .
 	$(BUF) lint
 
+# The TypeScript SDK's packages, from its lockfile; the stamp re-runs `npm ci` when the lockfile changes.
+TS      := clients/typescript
+TS_STAMP := $(TS)/node_modules/.installed
+$(TS_STAMP): $(TS)/package-lock.json
+	cd $(TS) && npm ci --silent --no-audit --no-fund
+	touch $(TS_STAMP)
+
+# protos/ must not break a client generated from the last released protos (protos-released/,
+# recorded by `make release-protos`): FILE category, as buf.yaml says. A wanted break is a new
+# package (orderly_grid.v2), never an edit of v1.
+breaking: $(BUF)
+	$(BUF) breaking --against protos-released
+
+release-protos:
+	rm -rf protos-released/buf.yaml protos-released/protos
+	git archive HEAD buf.yaml protos | tar -x -C protos-released
+
+# One command regenerates both SDKs: buf.gen.yaml (TypeScript, protoc-gen-es from the lockfile),
+# then the Python generator (grpcio-tools + mypy-protobuf, pinned in the dev extras).
+generate: $(STAMP) $(BUF) $(TS_STAMP)
+	$(BUF) generate
+	$(BIN)/python clients/python/generate.py
+
+# The TypeScript SDK: strict type check, then node:test against the real service it starts with
+# this venv's Python (simulator + `orderly-grid serve` on free loopback ports).
+ts-test: $(STAMP) $(TS_STAMP)
+	cd $(TS) && ORDERLY_GRID_PYTHON=$(abspath $(BIN)/python) npm test --silent
+
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
+# The TypeScript freshness and buf-breaking tests need buf and protoc-gen-es.
+unit: $(STAMP) $(BUF) $(TS_STAMP)
 	$(BIN)/python -m pytest -q
 
 # The test command the README gives and CI runs: lint, types, then the whole suite.
-test: lint typecheck unit
+test: lint breaking typecheck unit ts-test
 
 bench: $(STAMP)
 	for b in bench/*.py; do [ $$b = bench/chaos.py ] || $(BIN)/python $$b || exit 1; done  # chaos: make chaos
@@ -54,4 +83,4 @@ fuzz: $(STAMP)
 	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_SEED=$(FUZZ_SEED) $(BIN)/python -m pytest -q -p no:cacheprovider tests/fuzz
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache $(TS)/node_modules $(TS)/dist
