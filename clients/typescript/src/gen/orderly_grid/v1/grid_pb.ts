@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file orderly_grid/v1/grid.proto.
  */
 export const file_orderly_grid_v1_grid: GenFile = /*@__PURE__*/
-  fileDesc("ChpvcmRlcmx5X2dyaWQvdjEvZ3JpZC5wcm90bxIPb3JkZXJseV9ncmlkLnYxIo8DCgpHcmlkQ29uZmlnEg4KBnRpY2tlchgBIAEoCRItCglkaXJlY3Rpb24YAiABKA4yGi5vcmRlcmx5X2dyaWQudjEuRGlyZWN0aW9uEhUKDWN1cnJlbnRfcHJpY2UYAyABKAkSEwoLdXBwZXJfYm91bmQYBCABKAkSEwoLbG93ZXJfYm91bmQYBSABKAkSEwoLZ3JpZF9sZXZlbHMYBiABKAUSFAoMdG90YWxfbWFyZ2luGAcgASgJEiwKCWdyaWRfdHlwZRgIIAEoDjIZLm9yZGVybHlfZ3JpZC52MS5HcmlkVHlwZRISCgpncmlkX3JhdGlvGAkgASgJEhAKCGxldmVyYWdlGAogASgFEhUKDXRyaWdnZXJfcHJpY2UYCyABKAkSFwoPc3RvcF9sb3NzX3ByaWNlGAwgASgJEhkKEXRha2VfcHJvZml0X3ByaWNlGA0gASgJEh4KFmNsb3NlX3Bvc2l0aW9uX29uX3N0b3AYDiABKAgSFwoPcHJpY2VfdG9sZXJhbmNlGBAgASgJIu0BCglHcmlkT3JkZXISFwoKY2VsbF9pbmRleBgBIAEoBUgAiAEBEiMKBHNpZGUYAiABKA4yFS5vcmRlcmx5X2dyaWQudjEuU2lkZRINCgVwcmljZRgDIAEoCRIQCghxdWFudGl0eRgEIAEoCRIZChFleGVjdXRlZF9xdWFudGl0eRgFIAEoCRIXCg9jbGllbnRfb3JkZXJfaWQYBiABKAkSEAoIb3JkZXJfaWQYByABKAkSLAoGc3RhdHVzGAggASgOMhwub3JkZXJseV9ncmlkLnYxLk9yZGVyU3RhdHVzQg0KC19jZWxsX2luZGV4Ik0KCFBvc2l0aW9uEhAKCHF1YW50aXR5GAEgASgJEhsKE2F2ZXJhZ2VfZW50cnlfcHJpY2UYAiABKAkSEgoKbWFya19wcmljZRgDIAEoCSKTAQoDUG5sEhAKCHJlYWxpemVkGAEgASgJEgwKBGZlZXMYAiABKAkSEgoKdW5yZWFsaXplZBgDIAEoCRIPCgdmdW5kaW5nGAQgASgJEg0KBXRvdGFsGAUgASgJEhMKC3JvdW5kX3RyaXBzGAYgASgDEhAKCGdyaWRfYXByGAcgASgJEhEKCXRvdGFsX2FwchgIIAEoCSKoAwoER3JpZBISCgpzZXNzaW9uX2lkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSDgoGc3ltYm9sGAMgASgJEisKBnN0YXR1cxgEIAEoDjIbLm9yZGVybHlfZ3JpZC52MS5HcmlkU3RhdHVzEisKBmNvbmZpZxgFIAEoCzIbLm9yZGVybHlfZ3JpZC52MS5HcmlkQ29uZmlnEg0KBWxpbmVzGAYgAygJEi8KC29wZW5fb3JkZXJzGAcgAygLMhoub3JkZXJseV9ncmlkLnYxLkdyaWRPcmRlchIrCghwb3NpdGlvbhgIIAEoCzIZLm9yZGVybHlfZ3JpZC52MS5Qb3NpdGlvbhIhCgNwbmwYCSABKAsyFC5vcmRlcmx5X2dyaWQudjEuUG5sEhIKCmNyZWF0ZWRfbXMYCiABKAMSEgoKdXBkYXRlZF9tcxgLIAEoAxISCgpzdG9wcGVkX21zGAwgASgDEjAKC3N0b3BfcmVhc29uGA0gASgOMhsub3JkZXJseV9ncmlkLnYxLlN0b3BSZWFzb24SEwoLc3RvcF9kZXRhaWwYDiABKAkiygMKC0dyaWRTdW1tYXJ5EhIKCnNlc3Npb25faWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIOCgZzeW1ib2wYAyABKAkSKwoGc3RhdHVzGAQgASgOMhsub3JkZXJseV9ncmlkLnYxLkdyaWRTdGF0dXMSLQoJZGlyZWN0aW9uGAUgASgOMhoub3JkZXJseV9ncmlkLnYxLkRpcmVjdGlvbhIsCglncmlkX3R5cGUYBiABKA4yGS5vcmRlcmx5X2dyaWQudjEuR3JpZFR5cGUSEwoLdXBwZXJfYm91bmQYByABKAkSEwoLbG93ZXJfYm91bmQYCCABKAkSEwoLZ3JpZF9sZXZlbHMYCSABKAUSFAoMdG90YWxfbWFyZ2luGAogASgJEhAKCGxldmVyYWdlGAsgASgFEiEKA3BubBgMIAEoCzIULm9yZGVybHlfZ3JpZC52MS5QbmwSGAoQb3Blbl9vcmRlcl9jb3VudBgNIAEoBRISCgpjcmVhdGVkX21zGA4gASgDEhIKCnN0b3BwZWRfbXMYDyABKAMSMAoLc3RvcF9yZWFzb24YECABKA4yGy5vcmRlcmx5X2dyaWQudjEuU3RvcFJlYXNvbiLDAQoNU3VtbWFyeVRvdGFscxIVCg1zZXNzaW9uX2NvdW50GAEgASgDEhwKFGFjdGl2ZV9zZXNzaW9uX2NvdW50GAIgASgDEhQKDHRvdGFsX21hcmdpbhgDIAEoCRIQCghyZWFsaXplZBgEIAEoCRIMCgRmZWVzGAUgASgJEhIKCnVucmVhbGl6ZWQYBiABKAkSDwoHZnVuZGluZxgHIAEoCRINCgV0b3RhbBgIIAEoCRITCgtyb3VuZF90cmlwcxgJIAEoAyJ4CglSb3VuZFRyaXASEgoKY2VsbF9pbmRleBgBIAEoBRIQCghxdWFudGl0eRgCIAEoCRITCgtlbnRyeV9wcmljZRgDIAEoCRISCgpleGl0X3ByaWNlGAQgASgJEgwKBGZlZXMYBSABKAkSDgoGcHJvZml0GAYgASgJIusCCgRGaWxsEgsKA3NlcRgBIAEoBBISCgpzZXNzaW9uX2lkGAIgASgJEg8KB3VzZXJfaWQYAyABKAkSDgoGc3ltYm9sGAQgASgJEhcKD2NsaWVudF9vcmRlcl9pZBgFIAEoCRIQCghvcmRlcl9pZBgGIAEoCRIQCgh0cmFkZV9pZBgHIAEoCRIXCgpjZWxsX2luZGV4GAggASgFSACIAQESIwoEc2lkZRgJIAEoDjIVLm9yZGVybHlfZ3JpZC52MS5TaWRlEg0KBXByaWNlGAogASgJEhAKCHF1YW50aXR5GAsgASgJEgsKA2ZlZRgMIAEoCRIRCglmZWVfYXNzZXQYDSABKAkSEAoIaXNfbWFrZXIYDiABKAgSFAoMdGltZXN0YW1wX21zGA8gASgDEi4KCnJvdW5kX3RyaXAYECABKAsyGi5vcmRlcmx5X2dyaWQudjEuUm91bmRUcmlwQg0KC19jZWxsX2luZGV4ImgKDFBsYW5uZWRPcmRlchISCgpjZWxsX2luZGV4GAEgASgFEiMKBHNpZGUYAiABKA4yFS5vcmRlcmx5X2dyaWQudjEuU2lkZRINCgVwcmljZRgDIAEoCRIQCghxdWFudGl0eRgEIAEoCSpjCglEaXJlY3Rpb24SGQoVRElSRUNUSU9OX1VOU1BFQ0lGSUVEEAASEgoORElSRUNUSU9OX0xPTkcQARITCg9ESVJFQ1RJT05fU0hPUlQQAhISCg5ESVJFQ1RJT05fQk9USBADKlgKCEdyaWRUeXBlEhkKFUdSSURfVFlQRV9VTlNQRUNJRklFRBAAEhgKFEdSSURfVFlQRV9BUklUSE1FVElDEAESFwoTR1JJRF9UWVBFX0dFT01FVFJJQxACKsgBCgpHcmlkU3RhdHVzEhsKF0dSSURfU1RBVFVTX1VOU1BFQ0lGSUVEEAASGAoUR1JJRF9TVEFUVVNfU1RBUlRJTkcQARIfChtHUklEX1NUQVRVU19XQUlUSU5HX1RSSUdHRVIQAhIXChNHUklEX1NUQVRVU19SVU5OSU5HEAMSGAoUR1JJRF9TVEFUVVNfU1RPUFBJTkcQBBIXChNHUklEX1NUQVRVU19TVE9QUEVEEAUSFgoSR1JJRF9TVEFUVVNfRkFJTEVEEAYqOQoEU2lkZRIUChBTSURFX1VOU1BFQ0lGSUVEEAASDAoIU0lERV9CVVkQARINCglTSURFX1NFTEwQAirSAQoLT3JkZXJTdGF0dXMSHAoYT1JERVJfU1RBVFVTX1VOU1BFQ0lGSUVEEAASHAoYT1JERVJfU1RBVFVTX1BFTkRJTkdfTkVXEAESFAoQT1JERVJfU1RBVFVTX05FVxACEiEKHU9SREVSX1NUQVRVU19QQVJUSUFMTFlfRklMTEVEEAMSFwoTT1JERVJfU1RBVFVTX0ZJTExFRBAEEhoKFk9SREVSX1NUQVRVU19DQU5DRUxMRUQQBRIZChVPUkRFUl9TVEFUVVNfUkVKRUNURUQQBiqQAQoKU3RvcFJlYXNvbhIbChdTVE9QX1JFQVNPTl9VTlNQRUNJRklFRBAAEhYKElNUT1BfUkVBU09OX01BTlVBTBABEhkKFVNUT1BfUkVBU09OX1NUT1BfTE9TUxACEhsKF1NUT1BfUkVBU09OX1RBS0VfUFJPRklUEAMSFQoRU1RPUF9SRUFTT05fRVJST1IQBGIGcHJvdG8z");
+  fileDesc("ChpvcmRlcmx5X2dyaWQvdjEvZ3JpZC5wcm90bxIPb3JkZXJseV9ncmlkLnYxIo8DCgpHcmlkQ29uZmlnEg4KBnRpY2tlchgBIAEoCRItCglkaXJlY3Rpb24YAiABKA4yGi5vcmRlcmx5X2dyaWQudjEuRGlyZWN0aW9uEhUKDWN1cnJlbnRfcHJpY2UYAyABKAkSEwoLdXBwZXJfYm91bmQYBCABKAkSEwoLbG93ZXJfYm91bmQYBSABKAkSEwoLZ3JpZF9sZXZlbHMYBiABKAUSFAoMdG90YWxfbWFyZ2luGAcgASgJEiwKCWdyaWRfdHlwZRgIIAEoDjIZLm9yZGVybHlfZ3JpZC52MS5HcmlkVHlwZRISCgpncmlkX3JhdGlvGAkgASgJEhAKCGxldmVyYWdlGAogASgFEhUKDXRyaWdnZXJfcHJpY2UYCyABKAkSFwoPc3RvcF9sb3NzX3ByaWNlGAwgASgJEhkKEXRha2VfcHJvZml0X3ByaWNlGA0gASgJEh4KFmNsb3NlX3Bvc2l0aW9uX29uX3N0b3AYDiABKAgSFwoPcHJpY2VfdG9sZXJhbmNlGBAgASgJIu0BCglHcmlkT3JkZXISFwoKY2VsbF9pbmRleBgBIAEoBUgAiAEBEiMKBHNpZGUYAiABKA4yFS5vcmRlcmx5X2dyaWQudjEuU2lkZRINCgVwcmljZRgDIAEoCRIQCghxdWFudGl0eRgEIAEoCRIZChFleGVjdXRlZF9xdWFudGl0eRgFIAEoCRIXCg9jbGllbnRfb3JkZXJfaWQYBiABKAkSEAoIb3JkZXJfaWQYByABKAkSLAoGc3RhdHVzGAggASgOMhwub3JkZXJseV9ncmlkLnYxLk9yZGVyU3RhdHVzQg0KC19jZWxsX2luZGV4Ik0KCFBvc2l0aW9uEhAKCHF1YW50aXR5GAEgASgJEhsKE2F2ZXJhZ2VfZW50cnlfcHJpY2UYAiABKAkSEgoKbWFya19wcmljZRgDIAEoCSL1AQoDUG5sEhAKCHJlYWxpemVkGAEgASgJEgwKBGZlZXMYAiABKAkSEgoKdW5yZWFsaXplZBgDIAEoCRIPCgdmdW5kaW5nGAQgASgJEg0KBXRvdGFsGAUgASgJEhMKC3JvdW5kX3RyaXBzGAYgASgDEhAKCGdyaWRfYXByGAcgASgJEhEKCXRvdGFsX2FwchgIIAEoCRITCgtncmlkX3Byb2ZpdBgJIAEoCRIXCg92YWx1ZWRfYXRfcHJpY2UYCiABKAkSFAoMdmFsdWVkX2F0X21zGAsgASgDEhwKFHBvc2l0aW9uX2hhbmRlZF9iYWNrGAwgASgIIscDCgRHcmlkEhIKCnNlc3Npb25faWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIOCgZzeW1ib2wYAyABKAkSKwoGc3RhdHVzGAQgASgOMhsub3JkZXJseV9ncmlkLnYxLkdyaWRTdGF0dXMSKwoGY29uZmlnGAUgASgLMhsub3JkZXJseV9ncmlkLnYxLkdyaWRDb25maWcSDQoFbGluZXMYBiADKAkSLwoLb3Blbl9vcmRlcnMYByADKAsyGi5vcmRlcmx5X2dyaWQudjEuR3JpZE9yZGVyEisKCHBvc2l0aW9uGAggASgLMhkub3JkZXJseV9ncmlkLnYxLlBvc2l0aW9uEiEKA3BubBgJIAEoCzIULm9yZGVybHlfZ3JpZC52MS5QbmwSEgoKY3JlYXRlZF9tcxgKIAEoAxISCgp1cGRhdGVkX21zGAsgASgDEhIKCnN0b3BwZWRfbXMYDCABKAMSMAoLc3RvcF9yZWFzb24YDSABKA4yGy5vcmRlcmx5X2dyaWQudjEuU3RvcFJlYXNvbhITCgtzdG9wX2RldGFpbBgOIAEoCRIOCgZydW5faWQYDyABKAkSDQoFdmVudWUYECABKAki2gMKC0dyaWRTdW1tYXJ5EhIKCnNlc3Npb25faWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIOCgZzeW1ib2wYAyABKAkSKwoGc3RhdHVzGAQgASgOMhsub3JkZXJseV9ncmlkLnYxLkdyaWRTdGF0dXMSLQoJZGlyZWN0aW9uGAUgASgOMhoub3JkZXJseV9ncmlkLnYxLkRpcmVjdGlvbhIsCglncmlkX3R5cGUYBiABKA4yGS5vcmRlcmx5X2dyaWQudjEuR3JpZFR5cGUSEwoLdXBwZXJfYm91bmQYByABKAkSEwoLbG93ZXJfYm91bmQYCCABKAkSEwoLZ3JpZF9sZXZlbHMYCSABKAUSFAoMdG90YWxfbWFyZ2luGAogASgJEhAKCGxldmVyYWdlGAsgASgFEiEKA3BubBgMIAEoCzIULm9yZGVybHlfZ3JpZC52MS5QbmwSGAoQb3Blbl9vcmRlcl9jb3VudBgNIAEoBRISCgpjcmVhdGVkX21zGA4gASgDEhIKCnN0b3BwZWRfbXMYDyABKAMSMAoLc3RvcF9yZWFzb24YECABKA4yGy5vcmRlcmx5X2dyaWQudjEuU3RvcFJlYXNvbhIOCgZydW5faWQYESABKAki2AEKDVN1bW1hcnlUb3RhbHMSFQoNc2Vzc2lvbl9jb3VudBgBIAEoAxIcChRhY3RpdmVfc2Vzc2lvbl9jb3VudBgCIAEoAxIUCgx0b3RhbF9tYXJnaW4YAyABKAkSEAoIcmVhbGl6ZWQYBCABKAkSDAoEZmVlcxgFIAEoCRISCgp1bnJlYWxpemVkGAYgASgJEg8KB2Z1bmRpbmcYByABKAkSDQoFdG90YWwYCCABKAkSEwoLcm91bmRfdHJpcHMYCSABKAMSEwoLZ3JpZF9wcm9maXQYCiABKAkieAoJUm91bmRUcmlwEhIKCmNlbGxfaW5kZXgYASABKAUSEAoIcXVhbnRpdHkYAiABKAkSEwoLZW50cnlfcHJpY2UYAyABKAkSEgoKZXhpdF9wcmljZRgEIAEoCRIMCgRmZWVzGAUgASgJEg4KBnByb2ZpdBgGIAEoCSL7AgoERmlsbBILCgNzZXEYASABKAQSEgoKc2Vzc2lvbl9pZBgCIAEoCRIPCgd1c2VyX2lkGAMgASgJEg4KBnN5bWJvbBgEIAEoCRIXCg9jbGllbnRfb3JkZXJfaWQYBSABKAkSEAoIb3JkZXJfaWQYBiABKAkSEAoIdHJhZGVfaWQYByABKAkSFwoKY2VsbF9pbmRleBgIIAEoBUgAiAEBEiMKBHNpZGUYCSABKA4yFS5vcmRlcmx5X2dyaWQudjEuU2lkZRINCgVwcmljZRgKIAEoCRIQCghxdWFudGl0eRgLIAEoCRILCgNmZWUYDCABKAkSEQoJZmVlX2Fzc2V0GA0gASgJEhAKCGlzX21ha2VyGA4gASgIEhQKDHRpbWVzdGFtcF9tcxgPIAEoAxIuCgpyb3VuZF90cmlwGBAgASgLMhoub3JkZXJseV9ncmlkLnYxLlJvdW5kVHJpcBIOCgZydW5faWQYESABKAlCDQoLX2NlbGxfaW5kZXgiqQIKC0VxdWl0eVBvaW50EhQKDHRpbWVzdGFtcF9tcxgBIAEoAxIuCgRraW5kGAIgASgOMiAub3JkZXJseV9ncmlkLnYxLkVxdWl0eVBvaW50S2luZBIQCghyZWFsaXplZBgDIAEoCRISCgp1bnJlYWxpemVkGAQgASgJEg8KB2Z1bmRpbmcYBSABKAkSDQoFdG90YWwYBiABKAkSEwoLZ3JpZF9wcm9maXQYByABKAkSEAoIcG9zaXRpb24YCCABKAkSEgoKbWFya19wcmljZRgJIAEoCRIoCglmaWxsX3NpZGUYCiABKA4yFS5vcmRlcmx5X2dyaWQudjEuU2lkZRISCgpmaWxsX3ByaWNlGAsgASgJEhUKDWZpbGxfcXVhbnRpdHkYDCABKAkiaAoMUGxhbm5lZE9yZGVyEhIKCmNlbGxfaW5kZXgYASABKAUSIwoEc2lkZRgCIAEoDjIVLm9yZGVybHlfZ3JpZC52MS5TaWRlEg0KBXByaWNlGAMgASgJEhAKCHF1YW50aXR5GAQgASgJKmMKCURpcmVjdGlvbhIZChVESVJFQ1RJT05fVU5TUEVDSUZJRUQQABISCg5ESVJFQ1RJT05fTE9ORxABEhMKD0RJUkVDVElPTl9TSE9SVBACEhIKDkRJUkVDVElPTl9CT1RIEAMqWAoIR3JpZFR5cGUSGQoVR1JJRF9UWVBFX1VOU1BFQ0lGSUVEEAASGAoUR1JJRF9UWVBFX0FSSVRITUVUSUMQARIXChNHUklEX1RZUEVfR0VPTUVUUklDEAIqyAEKCkdyaWRTdGF0dXMSGwoXR1JJRF9TVEFUVVNfVU5TUEVDSUZJRUQQABIYChRHUklEX1NUQVRVU19TVEFSVElORxABEh8KG0dSSURfU1RBVFVTX1dBSVRJTkdfVFJJR0dFUhACEhcKE0dSSURfU1RBVFVTX1JVTk5JTkcQAxIYChRHUklEX1NUQVRVU19TVE9QUElORxAEEhcKE0dSSURfU1RBVFVTX1NUT1BQRUQQBRIWChJHUklEX1NUQVRVU19GQUlMRUQQBio5CgRTaWRlEhQKEFNJREVfVU5TUEVDSUZJRUQQABIMCghTSURFX0JVWRABEg0KCVNJREVfU0VMTBACKtIBCgtPcmRlclN0YXR1cxIcChhPUkRFUl9TVEFUVVNfVU5TUEVDSUZJRUQQABIcChhPUkRFUl9TVEFUVVNfUEVORElOR19ORVcQARIUChBPUkRFUl9TVEFUVVNfTkVXEAISIQodT1JERVJfU1RBVFVTX1BBUlRJQUxMWV9GSUxMRUQQAxIXChNPUkRFUl9TVEFUVVNfRklMTEVEEAQSGgoWT1JERVJfU1RBVFVTX0NBTkNFTExFRBAFEhkKFU9SREVSX1NUQVRVU19SRUpFQ1RFRBAGKpABCgpTdG9wUmVhc29uEhsKF1NUT1BfUkVBU09OX1VOU1BFQ0lGSUVEEAASFgoSU1RPUF9SRUFTT05fTUFOVUFMEAESGQoVU1RPUF9SRUFTT05fU1RPUF9MT1NTEAISGwoXU1RPUF9SRUFTT05fVEFLRV9QUk9GSVQQAxIVChFTVE9QX1JFQVNPTl9FUlJPUhAEKqkBCg9FcXVpdHlQb2ludEtpbmQSIQodRVFVSVRZX1BPSU5UX0tJTkRfVU5TUEVDSUZJRUQQABIbChdFUVVJVFlfUE9JTlRfS0lORF9TVEFSVBABEhoKFkVRVUlUWV9QT0lOVF9LSU5EX0ZJTEwQAhIeChpFUVVJVFlfUE9JTlRfS0lORF9QRVJJT0RJQxADEhoKFkVRVUlUWV9QT0lOVF9LSU5EX1NUT1AQBGIGcHJvdG8z");
 
 /**
  * The parameters of a grid: what PreviewGrid takes and what Grid echoes back. Field numbers match
@@ -231,27 +231,29 @@ export const PositionSchema: GenMessage<Position> = /*@__PURE__*/
   messageDesc(file_orderly_grid_v1_grid, 2);
 
 /**
- * Profit and loss of a session, in the quote currency.
+ * Profit and loss of a session, in the quote currency, as exchanges define them:
+ * total = realized + unrealized + funding.
  *
  * @generated from message orderly_grid.v1.Pnl
  */
 export type Pnl = Message<"orderly_grid.v1.Pnl"> & {
   /**
-   * Grid profit booked by completed round trips, net of both legs' fees.
+   * PnL of every position-reducing trade against the average entry price (completed round trips,
+   * stop closes, flattening), minus every trading fee paid (open legs' fees included).
    *
    * @generated from field: string realized = 1;
    */
   realized: string;
 
   /**
-   * All trading fees paid (already deducted from `realized` for completed round trips).
+   * All trading fees paid (already deducted from `realized` and from `grid_profit`'s round trips).
    *
    * @generated from field: string fees = 2;
    */
   fees: string;
 
   /**
-   * Open inventory valued at the mark price.
+   * Open position x (valued_at_price - average entry price); no fees. 0 when flat.
    *
    * @generated from field: string unrealized = 3;
    */
@@ -272,12 +274,14 @@ export type Pnl = Message<"orderly_grid.v1.Pnl"> & {
   total: string;
 
   /**
+   * Completed round trips.
+   *
    * @generated from field: int64 round_trips = 6;
    */
   roundTrips: bigint;
 
   /**
-   * Annualised `realized` over total_margin, as a fraction ("0.35" = 35 %).
+   * Annualised `grid_profit` over total_margin, as a fraction ("0.35" = 35 %).
    *
    * @generated from field: string grid_apr = 7;
    */
@@ -289,6 +293,36 @@ export type Pnl = Message<"orderly_grid.v1.Pnl"> & {
    * @generated from field: string total_apr = 8;
    */
   totalApr: string;
+
+  /**
+   * Completed round trips: (sell - buy) x quantity, net of both legs' fees.
+   *
+   * @generated from field: string grid_profit = 9;
+   */
+  gridProfit: string;
+
+  /**
+   * The price `unrealized` is valued at: the live mark while the session runs; for a stopped or
+   * failed session, the mark when it stopped (its figures are final and no longer move).
+   *
+   * @generated from field: string valued_at_price = 10;
+   */
+  valuedAtPrice: string;
+
+  /**
+   * When that price was taken (ms since the epoch); for a finished session, its stop time.
+   *
+   * @generated from field: int64 valued_at_ms = 11;
+   */
+  valuedAtMs: bigint;
+
+  /**
+   * The session finished holding a position (not closed, or the venue refused to close it): that
+   * position now belongs to the account, outside the grid, and is valued here only at the stop.
+   *
+   * @generated from field: bool position_handed_back = 12;
+   */
+  positionHandedBack: boolean;
 };
 
 /**
@@ -383,6 +417,22 @@ export type Grid = Message<"orderly_grid.v1.Grid"> & {
    * @generated from field: string stop_detail = 14;
    */
   stopDetail: string;
+
+  /**
+   * This start of the session (a session id is started again after it stopped; each start is a run
+   * with its own fills, history and summary). The prefix of every client_order_id of the run.
+   *
+   * @generated from field: string run_id = 15;
+   */
+  runId: string;
+
+  /**
+   * Where the session trades: "simulator" (the built-in simulated venue: nothing is real) or
+   * "orderly".
+   *
+   * @generated from field: string venue = 16;
+   */
+  venue: string;
 };
 
 /**
@@ -477,6 +527,13 @@ export type GridSummary = Message<"orderly_grid.v1.GridSummary"> & {
    * @generated from field: orderly_grid.v1.StopReason stop_reason = 16;
    */
   stopReason: StopReason;
+
+  /**
+   * See Grid.run_id: every start of a session id is its own summary row.
+   *
+   * @generated from field: string run_id = 17;
+   */
+  runId: string;
 };
 
 /**
@@ -538,6 +595,11 @@ export type SummaryTotals = Message<"orderly_grid.v1.SummaryTotals"> & {
    * @generated from field: int64 round_trips = 9;
    */
   roundTrips: bigint;
+
+  /**
+   * @generated from field: string grid_profit = 10;
+   */
+  gridProfit: string;
 };
 
 /**
@@ -687,6 +749,13 @@ export type Fill = Message<"orderly_grid.v1.Fill"> & {
    * @generated from field: orderly_grid.v1.RoundTrip round_trip = 16;
    */
   roundTrip?: RoundTrip | undefined;
+
+  /**
+   * The run of the session the fill belongs to (see Grid.run_id).
+   *
+   * @generated from field: string run_id = 17;
+   */
+  runId: string;
 };
 
 /**
@@ -697,7 +766,86 @@ export const FillSchema: GenMessage<Fill> = /*@__PURE__*/
   messageDesc(file_orderly_grid_v1_grid, 8);
 
 /**
- * An order StartGrid would place, as shown by PreviewGrid.
+ * One point of a run's PnL history (see GetGridHistory), in the quote currency.
+ *
+ * @generated from message orderly_grid.v1.EquityPoint
+ */
+export type EquityPoint = Message<"orderly_grid.v1.EquityPoint"> & {
+  /**
+   * @generated from field: int64 timestamp_ms = 1;
+   */
+  timestampMs: bigint;
+
+  /**
+   * @generated from field: orderly_grid.v1.EquityPointKind kind = 2;
+   */
+  kind: EquityPointKind;
+
+  /**
+   * @generated from field: string realized = 3;
+   */
+  realized: string;
+
+  /**
+   * @generated from field: string unrealized = 4;
+   */
+  unrealized: string;
+
+  /**
+   * @generated from field: string funding = 5;
+   */
+  funding: string;
+
+  /**
+   * @generated from field: string total = 6;
+   */
+  total: string;
+
+  /**
+   * @generated from field: string grid_profit = 7;
+   */
+  gridProfit: string;
+
+  /**
+   * Signed base quantity.
+   *
+   * @generated from field: string position = 8;
+   */
+  position: string;
+
+  /**
+   * @generated from field: string mark_price = 9;
+   */
+  markPrice: string;
+
+  /**
+   * For FILL points: the trade.
+   *
+   * @generated from field: orderly_grid.v1.Side fill_side = 10;
+   */
+  fillSide: Side;
+
+  /**
+   * @generated from field: string fill_price = 11;
+   */
+  fillPrice: string;
+
+  /**
+   * @generated from field: string fill_quantity = 12;
+   */
+  fillQuantity: string;
+};
+
+/**
+ * Describes the message orderly_grid.v1.EquityPoint.
+ * Use `create(EquityPointSchema)` to create a new message.
+ */
+export const EquityPointSchema: GenMessage<EquityPoint> = /*@__PURE__*/
+  messageDesc(file_orderly_grid_v1_grid, 9);
+
+/**
+ * An order StartGrid would place, as shown by PreviewGrid, with its own quantity (cells differ
+ * when the margin per cell buys a different quantity at each line).
  *
  * @generated from message orderly_grid.v1.PlannedOrder
  */
@@ -728,7 +876,7 @@ export type PlannedOrder = Message<"orderly_grid.v1.PlannedOrder"> & {
  * Use `create(PlannedOrderSchema)` to create a new message.
  */
 export const PlannedOrderSchema: GenMessage<PlannedOrder> = /*@__PURE__*/
-  messageDesc(file_orderly_grid_v1_grid, 9);
+  messageDesc(file_orderly_grid_v1_grid, 10);
 
 /**
  * Which cells of the grid trade.
@@ -976,4 +1124,50 @@ export enum StopReason {
  */
 export const StopReasonSchema: GenEnum<StopReason> = /*@__PURE__*/
   enumDesc(file_orderly_grid_v1_grid, 5);
+
+/**
+ * What made the service record an equity point.
+ *
+ * @generated from enum orderly_grid.v1.EquityPointKind
+ */
+export enum EquityPointKind {
+  /**
+   * @generated from enum value: EQUITY_POINT_KIND_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * The grid started (all figures 0).
+   *
+   * @generated from enum value: EQUITY_POINT_KIND_START = 1;
+   */
+  START = 1,
+
+  /**
+   * A fill was applied; `fill_side`, `fill_price` and `fill_quantity` describe it.
+   *
+   * @generated from enum value: EQUITY_POINT_KIND_FILL = 2;
+   */
+  FILL = 2,
+
+  /**
+   * The periodic valuation while running (at least one a minute).
+   *
+   * @generated from enum value: EQUITY_POINT_KIND_PERIODIC = 3;
+   */
+  PERIODIC = 3,
+
+  /**
+   * The session stopped: its final figures.
+   *
+   * @generated from enum value: EQUITY_POINT_KIND_STOP = 4;
+   */
+  STOP = 4,
+}
+
+/**
+ * Describes the enum orderly_grid.v1.EquityPointKind.
+ */
+export const EquityPointKindSchema: GenEnum<EquityPointKind> = /*@__PURE__*/
+  enumDesc(file_orderly_grid_v1_grid, 6);
 

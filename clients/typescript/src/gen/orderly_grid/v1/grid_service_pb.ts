@@ -8,7 +8,7 @@ import { file_google_api_annotations } from "../../google/api/annotations_pb.js"
 import { file_google_api_field_behavior } from "../../google/api/field_behavior_pb.js";
 import type { UserAuth } from "./auth_pb.js";
 import { file_orderly_grid_v1_auth } from "./auth_pb.js";
-import type { Direction, Fill, Grid, GridConfig, GridStatus, GridSummary, GridType, PlannedOrder, SummaryTotals } from "./grid_pb.js";
+import type { Direction, EquityPoint, Fill, Grid, GridConfig, GridStatus, GridSummary, GridType, PlannedOrder, SummaryTotals } from "./grid_pb.js";
 import { file_orderly_grid_v1_grid } from "./grid_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file orderly_grid/v1/grid_service.proto.
  */
 export const file_orderly_grid_v1_grid_service: GenFile = /*@__PURE__*/
-  fileDesc("CiJvcmRlcmx5X2dyaWQvdjEvZ3JpZF9zZXJ2aWNlLnByb3RvEg9vcmRlcmx5X2dyaWQudjEi7QMKEFN0YXJ0R3JpZFJlcXVlc3QSFAoGdGlja2VyGAEgASgJQgTiQQECEjMKCWRpcmVjdGlvbhgCIAEoDjIaLm9yZGVybHlfZ3JpZC52MS5EaXJlY3Rpb25CBOJBAQISFQoNY3VycmVudF9wcmljZRgDIAEoCRIZCgt1cHBlcl9ib3VuZBgEIAEoCUIE4kEBAhIZCgtsb3dlcl9ib3VuZBgFIAEoCUIE4kEBAhIZCgtncmlkX2xldmVscxgGIAEoBUIE4kEBAhIaCgx0b3RhbF9tYXJnaW4YByABKAlCBOJBAQISLAoJZ3JpZF90eXBlGAggASgOMhkub3JkZXJseV9ncmlkLnYxLkdyaWRUeXBlEhIKCmdyaWRfcmF0aW8YCSABKAkSEAoIbGV2ZXJhZ2UYCiABKAUSFQoNdHJpZ2dlcl9wcmljZRgLIAEoCRIXCg9zdG9wX2xvc3NfcHJpY2UYDCABKAkSGQoRdGFrZV9wcm9maXRfcHJpY2UYDSABKAkSHgoWY2xvc2VfcG9zaXRpb25fb25fc3RvcBgOIAEoCBIyCgl1c2VyX2F1dGgYDyABKAsyGS5vcmRlcmx5X2dyaWQudjEuVXNlckF1dGhCBOJBAQISFwoPcHJpY2VfdG9sZXJhbmNlGBAgASgJIjgKEVN0YXJ0R3JpZFJlc3BvbnNlEiMKBGdyaWQYASABKAsyFS5vcmRlcmx5X2dyaWQudjEuR3JpZCKPAQoPU3RvcEdyaWRSZXF1ZXN0EhgKCnNlc3Npb25faWQYASABKAlCBOJBAQISGwoOY2xvc2VfcG9zaXRpb24YAiABKAhIAIgBARIyCgl1c2VyX2F1dGgYAyABKAsyGS5vcmRlcmx5X2dyaWQudjEuVXNlckF1dGhCBOJBAQJCEQoPX2Nsb3NlX3Bvc2l0aW9uIjcKEFN0b3BHcmlkUmVzcG9uc2USIwoEZ3JpZBgBIAEoCzIVLm9yZGVybHlfZ3JpZC52MS5HcmlkIl4KDkdldEdyaWRSZXF1ZXN0EhgKCnNlc3Npb25faWQYASABKAlCBOJBAQISMgoJdXNlcl9hdXRoGAIgASgLMhkub3JkZXJseV9ncmlkLnYxLlVzZXJBdXRoQgTiQQECIjYKD0dldEdyaWRSZXNwb25zZRIjCgRncmlkGAEgASgLMhUub3JkZXJseV9ncmlkLnYxLkdyaWQiqwEKEExpc3RHcmlkc1JlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCRIrCgZzdGF0dXMYAiABKA4yGy5vcmRlcmx5X2dyaWQudjEuR3JpZFN0YXR1cxIRCglwYWdlX3NpemUYAyABKAUSEgoKcGFnZV90b2tlbhgEIAEoCRIyCgl1c2VyX2F1dGgYBSABKAsyGS5vcmRlcmx5X2dyaWQudjEuVXNlckF1dGhCBOJBAQIiUgoRTGlzdEdyaWRzUmVzcG9uc2USJAoFZ3JpZHMYASADKAsyFS5vcmRlcmx5X2dyaWQudjEuR3JpZBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAki2QEKGExpc3RHcmlkU3VtbWFyaWVzUmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJEisKBnN0YXR1cxgCIAEoDjIbLm9yZGVybHlfZ3JpZC52MS5HcmlkU3RhdHVzEhIKCnN0YXJ0X3RpbWUYAyABKAMSEAoIZW5kX3RpbWUYBCABKAMSEQoJcGFnZV9zaXplGAUgASgFEhIKCnBhZ2VfdG9rZW4YBiABKAkSMgoJdXNlcl9hdXRoGAcgASgLMhkub3JkZXJseV9ncmlkLnYxLlVzZXJBdXRoQgTiQQECIpUBChlMaXN0R3JpZFN1bW1hcmllc1Jlc3BvbnNlEi8KCXN1bW1hcmllcxgBIAMoCzIcLm9yZGVybHlfZ3JpZC52MS5HcmlkU3VtbWFyeRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkSLgoGdG90YWxzGAMgASgLMh4ub3JkZXJseV9ncmlkLnYxLlN1bW1hcnlUb3RhbHMiRwoSUHJldmlld0dyaWRSZXF1ZXN0EjEKBmNvbmZpZxgBIAEoCzIbLm9yZGVybHlfZ3JpZC52MS5HcmlkQ29uZmlnQgTiQQECIoUDChNQcmV2aWV3R3JpZFJlc3BvbnNlEg4KBnN5bWJvbBgBIAEoCRINCgVsaW5lcxgCIAMoCRItCgZvcmRlcnMYAyADKAsyHS5vcmRlcmx5X2dyaWQudjEuUGxhbm5lZE9yZGVyEhkKEXF1YW50aXR5X3Blcl9jZWxsGAQgASgJEhYKDm9yZGVyX25vdGlvbmFsGAUgASgJEhcKD3JlcXVpcmVkX21hcmdpbhgGIAEoCRIbChNtaW5fcHJvZml0X3Blcl9ncmlkGAcgASgJEhsKE21heF9wcm9maXRfcGVyX2dyaWQYCCABKAkSIAoYbWluX3Byb2ZpdF9yYXRlX3Blcl9ncmlkGAkgASgJEiAKGG1heF9wcm9maXRfcmF0ZV9wZXJfZ3JpZBgKIAEoCRIQCghmZWVfcmF0ZRgLIAEoCRISCgptYXJrX3ByaWNlGAwgASgJEhcKD21pbl9vcmRlcl9wcmljZRgNIAEoCRIXCg9tYXhfb3JkZXJfcHJpY2UYDiABKAkibgoRV2F0Y2hGaWxsc1JlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCRIRCglhZnRlcl9zZXEYAiABKAQSMgoJdXNlcl9hdXRoGAMgASgLMhkub3JkZXJseV9ncmlkLnYxLlVzZXJBdXRoQgTiQQECIoABChJXYXRjaEZpbGxzUmVzcG9uc2USJQoEZmlsbBgBIAEoCzIVLm9yZGVybHlfZ3JpZC52MS5GaWxsSAASOgoPcmVwbGF5X2NvbXBsZXRlGAIgASgLMh8ub3JkZXJseV9ncmlkLnYxLlJlcGxheUNvbXBsZXRlSABCBwoFZXZlbnQiIgoOUmVwbGF5Q29tcGxldGUSEAoIbGFzdF9zZXEYASABKAQiowEKFlJlZ2lzdGVyQWNjb3VudFJlcXVlc3QSGAoKYWNjb3VudF9pZBgBIAEoCUIE4kEBAhIZCgtvcmRlcmx5X2tleRgCIAEoCUIE4kEBAhIgCg5vcmRlcmx5X3NlY3JldBgDIAEoCUIIgAEB4kECAgQSMgoJdXNlcl9hdXRoGAQgASgLMhkub3JkZXJseV9ncmlkLnYxLlVzZXJBdXRoQgTiQQECImsKB0FjY291bnQSDwoHdXNlcl9pZBgBIAEoCRISCgphY2NvdW50X2lkGAIgASgJEhMKC29yZGVybHlfa2V5GAMgASgJEhIKCmNyZWF0ZWRfbXMYBCABKAMSEgoKdXBkYXRlZF9tcxgFIAEoAyJEChdSZWdpc3RlckFjY291bnRSZXNwb25zZRIpCgdhY2NvdW50GAEgASgLMhgub3JkZXJseV9ncmlkLnYxLkFjY291bnQy6wcKC0dyaWRTZXJ2aWNlEm4KCVN0YXJ0R3JpZBIhLm9yZGVybHlfZ3JpZC52MS5TdGFydEdyaWRSZXF1ZXN0GiIub3JkZXJseV9ncmlkLnYxLlN0YXJ0R3JpZFJlc3BvbnNlIhqC0+STAhQ6ASoiDy9hcGkvZ3JpZC9zdGFydBJqCghTdG9wR3JpZBIgLm9yZGVybHlfZ3JpZC52MS5TdG9wR3JpZFJlcXVlc3QaIS5vcmRlcmx5X2dyaWQudjEuU3RvcEdyaWRSZXNwb25zZSIZgtPkkwITOgEqIg4vYXBpL2dyaWQvc3RvcBJzCgdHZXRHcmlkEh8ub3JkZXJseV9ncmlkLnYxLkdldEdyaWRSZXF1ZXN0GiAub3JkZXJseV9ncmlkLnYxLkdldEdyaWRSZXNwb25zZSIlgtPkkwIfEh0vYXBpL2dyaWQvc3RhdHVzL3tzZXNzaW9uX2lkfRJuCglMaXN0R3JpZHMSIS5vcmRlcmx5X2dyaWQudjEuTGlzdEdyaWRzUmVxdWVzdBoiLm9yZGVybHlfZ3JpZC52MS5MaXN0R3JpZHNSZXNwb25zZSIagtPkkwIUEhIvYXBpL2dyaWQvc2Vzc2lvbnMShQEKEUxpc3RHcmlkU3VtbWFyaWVzEikub3JkZXJseV9ncmlkLnYxLkxpc3RHcmlkU3VtbWFyaWVzUmVxdWVzdBoqLm9yZGVybHlfZ3JpZC52MS5MaXN0R3JpZFN1bW1hcmllc1Jlc3BvbnNlIhmC0+STAhMSES9hcGkvZ3JpZC9zdW1tYXJ5EnsKC1ByZXZpZXdHcmlkEiMub3JkZXJseV9ncmlkLnYxLlByZXZpZXdHcmlkUmVxdWVzdBokLm9yZGVybHlfZ3JpZC52MS5QcmV2aWV3R3JpZFJlc3BvbnNlIiGC0+STAhs6BmNvbmZpZyIRL2FwaS9ncmlkL3ByZXZpZXcSkAEKCldhdGNoRmlsbHMSIi5vcmRlcmx5X2dyaWQudjEuV2F0Y2hGaWxsc1JlcXVlc3QaIy5vcmRlcmx5X2dyaWQudjEuV2F0Y2hGaWxsc1Jlc3BvbnNlIjeC0+STAjFaERIPL2FwaS9ncmlkL2ZpbGxzEhwvYXBpL2dyaWQvZmlsbHMve3Nlc3Npb25faWR9MAESggEKD1JlZ2lzdGVyQWNjb3VudBInLm9yZGVybHlfZ3JpZC52MS5SZWdpc3RlckFjY291bnRSZXF1ZXN0Gigub3JkZXJseV9ncmlkLnYxLlJlZ2lzdGVyQWNjb3VudFJlc3BvbnNlIhyC0+STAhY6ASoiES9hcGkvZ3JpZC9hY2NvdW50YgZwcm90bzM", [file_google_api_annotations, file_google_api_field_behavior, file_orderly_grid_v1_auth, file_orderly_grid_v1_grid]);
+  fileDesc("CiJvcmRlcmx5X2dyaWQvdjEvZ3JpZF9zZXJ2aWNlLnByb3RvEg9vcmRlcmx5X2dyaWQudjEi7QMKEFN0YXJ0R3JpZFJlcXVlc3QSFAoGdGlja2VyGAEgASgJQgTiQQECEjMKCWRpcmVjdGlvbhgCIAEoDjIaLm9yZGVybHlfZ3JpZC52MS5EaXJlY3Rpb25CBOJBAQISFQoNY3VycmVudF9wcmljZRgDIAEoCRIZCgt1cHBlcl9ib3VuZBgEIAEoCUIE4kEBAhIZCgtsb3dlcl9ib3VuZBgFIAEoCUIE4kEBAhIZCgtncmlkX2xldmVscxgGIAEoBUIE4kEBAhIaCgx0b3RhbF9tYXJnaW4YByABKAlCBOJBAQISLAoJZ3JpZF90eXBlGAggASgOMhkub3JkZXJseV9ncmlkLnYxLkdyaWRUeXBlEhIKCmdyaWRfcmF0aW8YCSABKAkSEAoIbGV2ZXJhZ2UYCiABKAUSFQoNdHJpZ2dlcl9wcmljZRgLIAEoCRIXCg9zdG9wX2xvc3NfcHJpY2UYDCABKAkSGQoRdGFrZV9wcm9maXRfcHJpY2UYDSABKAkSHgoWY2xvc2VfcG9zaXRpb25fb25fc3RvcBgOIAEoCBIyCgl1c2VyX2F1dGgYDyABKAsyGS5vcmRlcmx5X2dyaWQudjEuVXNlckF1dGhCBOJBAQISFwoPcHJpY2VfdG9sZXJhbmNlGBAgASgJIjgKEVN0YXJ0R3JpZFJlc3BvbnNlEiMKBGdyaWQYASABKAsyFS5vcmRlcmx5X2dyaWQudjEuR3JpZCKPAQoPU3RvcEdyaWRSZXF1ZXN0EhgKCnNlc3Npb25faWQYASABKAlCBOJBAQISGwoOY2xvc2VfcG9zaXRpb24YAiABKAhIAIgBARIyCgl1c2VyX2F1dGgYAyABKAsyGS5vcmRlcmx5X2dyaWQudjEuVXNlckF1dGhCBOJBAQJCEQoPX2Nsb3NlX3Bvc2l0aW9uIjcKEFN0b3BHcmlkUmVzcG9uc2USIwoEZ3JpZBgBIAEoCzIVLm9yZGVybHlfZ3JpZC52MS5HcmlkIl4KDkdldEdyaWRSZXF1ZXN0EhgKCnNlc3Npb25faWQYASABKAlCBOJBAQISMgoJdXNlcl9hdXRoGAIgASgLMhkub3JkZXJseV9ncmlkLnYxLlVzZXJBdXRoQgTiQQECIjYKD0dldEdyaWRSZXNwb25zZRIjCgRncmlkGAEgASgLMhUub3JkZXJseV9ncmlkLnYxLkdyaWQiqwEKEExpc3RHcmlkc1JlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCRIrCgZzdGF0dXMYAiABKA4yGy5vcmRlcmx5X2dyaWQudjEuR3JpZFN0YXR1cxIRCglwYWdlX3NpemUYAyABKAUSEgoKcGFnZV90b2tlbhgEIAEoCRIyCgl1c2VyX2F1dGgYBSABKAsyGS5vcmRlcmx5X2dyaWQudjEuVXNlckF1dGhCBOJBAQIiUgoRTGlzdEdyaWRzUmVzcG9uc2USJAoFZ3JpZHMYASADKAsyFS5vcmRlcmx5X2dyaWQudjEuR3JpZBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAki2QEKGExpc3RHcmlkU3VtbWFyaWVzUmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJEisKBnN0YXR1cxgCIAEoDjIbLm9yZGVybHlfZ3JpZC52MS5HcmlkU3RhdHVzEhIKCnN0YXJ0X3RpbWUYAyABKAMSEAoIZW5kX3RpbWUYBCABKAMSEQoJcGFnZV9zaXplGAUgASgFEhIKCnBhZ2VfdG9rZW4YBiABKAkSMgoJdXNlcl9hdXRoGAcgASgLMhkub3JkZXJseV9ncmlkLnYxLlVzZXJBdXRoQgTiQQECIpUBChlMaXN0R3JpZFN1bW1hcmllc1Jlc3BvbnNlEi8KCXN1bW1hcmllcxgBIAMoCzIcLm9yZGVybHlfZ3JpZC52MS5HcmlkU3VtbWFyeRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkSLgoGdG90YWxzGAMgASgLMh4ub3JkZXJseV9ncmlkLnYxLlN1bW1hcnlUb3RhbHMiRwoSUHJldmlld0dyaWRSZXF1ZXN0EjEKBmNvbmZpZxgBIAEoCzIbLm9yZGVybHlfZ3JpZC52MS5HcmlkQ29uZmlnQgTiQQECIpQDChNQcmV2aWV3R3JpZFJlc3BvbnNlEg4KBnN5bWJvbBgBIAEoCRINCgVsaW5lcxgCIAMoCRItCgZvcmRlcnMYAyADKAsyHS5vcmRlcmx5X2dyaWQudjEuUGxhbm5lZE9yZGVyEhkKEXF1YW50aXR5X3Blcl9jZWxsGAQgASgJEhYKDm9yZGVyX25vdGlvbmFsGAUgASgJEhcKD3JlcXVpcmVkX21hcmdpbhgGIAEoCRIbChNtaW5fcHJvZml0X3Blcl9ncmlkGAcgASgJEhsKE21heF9wcm9maXRfcGVyX2dyaWQYCCABKAkSIAoYbWluX3Byb2ZpdF9yYXRlX3Blcl9ncmlkGAkgASgJEiAKGG1heF9wcm9maXRfcmF0ZV9wZXJfZ3JpZBgKIAEoCRIQCghmZWVfcmF0ZRgLIAEoCRISCgptYXJrX3ByaWNlGAwgASgJEhcKD21pbl9vcmRlcl9wcmljZRgNIAEoCRIXCg9tYXhfb3JkZXJfcHJpY2UYDiABKAkSDQoFdmVudWUYDyABKAkifgoRV2F0Y2hGaWxsc1JlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCRIRCglhZnRlcl9zZXEYAiABKAQSMgoJdXNlcl9hdXRoGAMgASgLMhkub3JkZXJseV9ncmlkLnYxLlVzZXJBdXRoQgTiQQECEg4KBnJ1bl9pZBgEIAEoCSKAAQoSV2F0Y2hGaWxsc1Jlc3BvbnNlEiUKBGZpbGwYASABKAsyFS5vcmRlcmx5X2dyaWQudjEuRmlsbEgAEjoKD3JlcGxheV9jb21wbGV0ZRgCIAEoCzIfLm9yZGVybHlfZ3JpZC52MS5SZXBsYXlDb21wbGV0ZUgAQgcKBWV2ZW50IiIKDlJlcGxheUNvbXBsZXRlEhAKCGxhc3Rfc2VxGAEgASgEIqMBChZSZWdpc3RlckFjY291bnRSZXF1ZXN0EhgKCmFjY291bnRfaWQYASABKAlCBOJBAQISGQoLb3JkZXJseV9rZXkYAiABKAlCBOJBAQISIAoOb3JkZXJseV9zZWNyZXQYAyABKAlCCIABAeJBAgIEEjIKCXVzZXJfYXV0aBgEIAEoCzIZLm9yZGVybHlfZ3JpZC52MS5Vc2VyQXV0aEIE4kEBAiLfAQoVR2V0R3JpZEhpc3RvcnlSZXF1ZXN0EhgKCnNlc3Npb25faWQYASABKAlCBOJBAQISDgoGcnVuX2lkGAIgASgJEhUKDXN0YXJ0X3RpbWVfbXMYAyABKAMSEwoLZW5kX3RpbWVfbXMYBCABKAMSFQoNcmVzb2x1dGlvbl9tcxgFIAEoAxIRCglwYWdlX3NpemUYBiABKAUSEgoKcGFnZV90b2tlbhgHIAEoCRIyCgl1c2VyX2F1dGgYCCABKAsyGS5vcmRlcmx5X2dyaWQudjEuVXNlckF1dGhCBOJBAQIikwEKFkdldEdyaWRIaXN0b3J5UmVzcG9uc2USEgoKc2Vzc2lvbl9pZBgBIAEoCRIOCgZydW5faWQYAiABKAkSDgoGc3ltYm9sGAMgASgJEiwKBnBvaW50cxgEIAMoCzIcLm9yZGVybHlfZ3JpZC52MS5FcXVpdHlQb2ludBIXCg9uZXh0X3BhZ2VfdG9rZW4YBSABKAkiawoHQWNjb3VudBIPCgd1c2VyX2lkGAEgASgJEhIKCmFjY291bnRfaWQYAiABKAkSEwoLb3JkZXJseV9rZXkYAyABKAkSEgoKY3JlYXRlZF9tcxgEIAEoAxISCgp1cGRhdGVkX21zGAUgASgDIkQKF1JlZ2lzdGVyQWNjb3VudFJlc3BvbnNlEikKB2FjY291bnQYASABKAsyGC5vcmRlcmx5X2dyaWQudjEuQWNjb3VudDL3CAoLR3JpZFNlcnZpY2USbgoJU3RhcnRHcmlkEiEub3JkZXJseV9ncmlkLnYxLlN0YXJ0R3JpZFJlcXVlc3QaIi5vcmRlcmx5X2dyaWQudjEuU3RhcnRHcmlkUmVzcG9uc2UiGoLT5JMCFDoBKiIPL2FwaS9ncmlkL3N0YXJ0EmoKCFN0b3BHcmlkEiAub3JkZXJseV9ncmlkLnYxLlN0b3BHcmlkUmVxdWVzdBohLm9yZGVybHlfZ3JpZC52MS5TdG9wR3JpZFJlc3BvbnNlIhmC0+STAhM6ASoiDi9hcGkvZ3JpZC9zdG9wEnMKB0dldEdyaWQSHy5vcmRlcmx5X2dyaWQudjEuR2V0R3JpZFJlcXVlc3QaIC5vcmRlcmx5X2dyaWQudjEuR2V0R3JpZFJlc3BvbnNlIiWC0+STAh8SHS9hcGkvZ3JpZC9zdGF0dXMve3Nlc3Npb25faWR9Em4KCUxpc3RHcmlkcxIhLm9yZGVybHlfZ3JpZC52MS5MaXN0R3JpZHNSZXF1ZXN0GiIub3JkZXJseV9ncmlkLnYxLkxpc3RHcmlkc1Jlc3BvbnNlIhqC0+STAhQSEi9hcGkvZ3JpZC9zZXNzaW9ucxKFAQoRTGlzdEdyaWRTdW1tYXJpZXMSKS5vcmRlcmx5X2dyaWQudjEuTGlzdEdyaWRTdW1tYXJpZXNSZXF1ZXN0Gioub3JkZXJseV9ncmlkLnYxLkxpc3RHcmlkU3VtbWFyaWVzUmVzcG9uc2UiGYLT5JMCExIRL2FwaS9ncmlkL3N1bW1hcnkSewoLUHJldmlld0dyaWQSIy5vcmRlcmx5X2dyaWQudjEuUHJldmlld0dyaWRSZXF1ZXN0GiQub3JkZXJseV9ncmlkLnYxLlByZXZpZXdHcmlkUmVzcG9uc2UiIYLT5JMCGzoGY29uZmlnIhEvYXBpL2dyaWQvcHJldmlldxKQAQoKV2F0Y2hGaWxscxIiLm9yZGVybHlfZ3JpZC52MS5XYXRjaEZpbGxzUmVxdWVzdBojLm9yZGVybHlfZ3JpZC52MS5XYXRjaEZpbGxzUmVzcG9uc2UiN4LT5JMCMVoREg8vYXBpL2dyaWQvZmlsbHMSHC9hcGkvZ3JpZC9maWxscy97c2Vzc2lvbl9pZH0wARKJAQoOR2V0R3JpZEhpc3RvcnkSJi5vcmRlcmx5X2dyaWQudjEuR2V0R3JpZEhpc3RvcnlSZXF1ZXN0Gicub3JkZXJseV9ncmlkLnYxLkdldEdyaWRIaXN0b3J5UmVzcG9uc2UiJoLT5JMCIBIeL2FwaS9ncmlkL2hpc3Rvcnkve3Nlc3Npb25faWR9EoIBCg9SZWdpc3RlckFjY291bnQSJy5vcmRlcmx5X2dyaWQudjEuUmVnaXN0ZXJBY2NvdW50UmVxdWVzdBooLm9yZGVybHlfZ3JpZC52MS5SZWdpc3RlckFjY291bnRSZXNwb25zZSIcgtPkkwIWOgEqIhEvYXBpL2dyaWQvYWNjb3VudGIGcHJvdG8z", [file_google_api_annotations, file_google_api_field_behavior, file_orderly_grid_v1_auth, file_orderly_grid_v1_grid]);
 
 /**
  * The REST body of POST /api/grid/start. Flat, as the REST contract has it; fields 1-14 and 16 are
@@ -513,6 +513,13 @@ export type PreviewGridResponse = Message<"orderly_grid.v1.PreviewGridResponse">
    * @generated from field: string max_order_price = 14;
    */
   maxOrderPrice: string;
+
+  /**
+   * Where a grid with this configuration would trade: "simulator" or "orderly".
+   *
+   * @generated from field: string venue = 15;
+   */
+  venue: string;
 };
 
 /**
@@ -546,6 +553,14 @@ export type WatchFillsRequest = Message<"orderly_grid.v1.WatchFillsRequest"> & {
    * @generated from field: orderly_grid.v1.UserAuth user_auth = 3;
    */
   userAuth?: UserAuth | undefined;
+
+  /**
+   * With session_id: the run whose fills to stream; empty means the session's latest run. Fills of
+   * other runs of the same session id are never sent.
+   *
+   * @generated from field: string run_id = 4;
+   */
+  runId: string;
 };
 
 /**
@@ -648,6 +663,113 @@ export const RegisterAccountRequestSchema: GenMessage<RegisterAccountRequest> = 
   messageDesc(file_orderly_grid_v1_grid_service, 15);
 
 /**
+ * GET /api/grid/history/{session_id}?run_id=&start_time_ms=&end_time_ms=&resolution_ms=&page_size=
+ * &page_token= plus user_auth.*
+ *
+ * @generated from message orderly_grid.v1.GetGridHistoryRequest
+ */
+export type GetGridHistoryRequest = Message<"orderly_grid.v1.GetGridHistoryRequest"> & {
+  /**
+   * `<user_id>_<ticker>`; either ticker spelling (BTCUSDT or PERP_BTC_USDC) names the same session.
+   *
+   * @generated from field: string session_id = 1;
+   */
+  sessionId: string;
+
+  /**
+   * Which run; empty means the session's latest run.
+   *
+   * @generated from field: string run_id = 2;
+   */
+  runId: string;
+
+  /**
+   * Points at or after this time, ms since the epoch; 0 means from the start.
+   *
+   * @generated from field: int64 start_time_ms = 3;
+   */
+  startTimeMs: bigint;
+
+  /**
+   * Points before this time; 0 means up to now.
+   *
+   * @generated from field: int64 end_time_ms = 4;
+   */
+  endTimeMs: bigint;
+
+  /**
+   * Keep at most one point per interval of this many ms (the last in each; fills, the start and
+   * the stop are always kept, so the fills can be marked); 0 keeps every point. At most 86400000.
+   *
+   * @generated from field: int64 resolution_ms = 5;
+   */
+  resolutionMs: bigint;
+
+  /**
+   * 0 means 500; at most 5000.
+   *
+   * @generated from field: int32 page_size = 6;
+   */
+  pageSize: number;
+
+  /**
+   * @generated from field: string page_token = 7;
+   */
+  pageToken: string;
+
+  /**
+   * @generated from field: orderly_grid.v1.UserAuth user_auth = 8;
+   */
+  userAuth?: UserAuth | undefined;
+};
+
+/**
+ * Describes the message orderly_grid.v1.GetGridHistoryRequest.
+ * Use `create(GetGridHistoryRequestSchema)` to create a new message.
+ */
+export const GetGridHistoryRequestSchema: GenMessage<GetGridHistoryRequest> = /*@__PURE__*/
+  messageDesc(file_orderly_grid_v1_grid_service, 16);
+
+/**
+ * @generated from message orderly_grid.v1.GetGridHistoryResponse
+ */
+export type GetGridHistoryResponse = Message<"orderly_grid.v1.GetGridHistoryResponse"> & {
+  /**
+   * @generated from field: string session_id = 1;
+   */
+  sessionId: string;
+
+  /**
+   * @generated from field: string run_id = 2;
+   */
+  runId: string;
+
+  /**
+   * @generated from field: string symbol = 3;
+   */
+  symbol: string;
+
+  /**
+   * @generated from field: repeated orderly_grid.v1.EquityPoint points = 4;
+   */
+  points: EquityPoint[];
+
+  /**
+   * Empty on the last page.
+   *
+   * @generated from field: string next_page_token = 5;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message orderly_grid.v1.GetGridHistoryResponse.
+ * Use `create(GetGridHistoryResponseSchema)` to create a new message.
+ */
+export const GetGridHistoryResponseSchema: GenMessage<GetGridHistoryResponse> = /*@__PURE__*/
+  messageDesc(file_orderly_grid_v1_grid_service, 17);
+
+/**
  * A user's registered Orderly account, without its secret.
  *
  * @generated from message orderly_grid.v1.Account
@@ -684,7 +806,7 @@ export type Account = Message<"orderly_grid.v1.Account"> & {
  * Use `create(AccountSchema)` to create a new message.
  */
 export const AccountSchema: GenMessage<Account> = /*@__PURE__*/
-  messageDesc(file_orderly_grid_v1_grid_service, 16);
+  messageDesc(file_orderly_grid_v1_grid_service, 18);
 
 /**
  * @generated from message orderly_grid.v1.RegisterAccountResponse
@@ -701,7 +823,7 @@ export type RegisterAccountResponse = Message<"orderly_grid.v1.RegisterAccountRe
  * Use `create(RegisterAccountResponseSchema)` to create a new message.
  */
 export const RegisterAccountResponseSchema: GenMessage<RegisterAccountResponse> = /*@__PURE__*/
-  messageDesc(file_orderly_grid_v1_grid_service, 17);
+  messageDesc(file_orderly_grid_v1_grid_service, 19);
 
 /**
  * Runs grid-trading sessions on Orderly perpetual futures for wallet users.
@@ -792,6 +914,17 @@ export const GridService: GenService<{
     methodKind: "server_streaming";
     input: typeof WatchFillsRequestSchema;
     output: typeof WatchFillsResponseSchema;
+  },
+  /**
+   * The PnL history of one run of a session: equity points (recorded on every fill and at least
+   * once a minute while it runs), oldest first, in a time range, downsampled to a resolution, paged.
+   *
+   * @generated from rpc orderly_grid.v1.GridService.GetGridHistory
+   */
+  getGridHistory: {
+    methodKind: "unary";
+    input: typeof GetGridHistoryRequestSchema;
+    output: typeof GetGridHistoryResponseSchema;
   },
   /**
    * Stores the user's Orderly account credentials, used to trade for that user. Replaces any
