@@ -174,7 +174,9 @@ def _scaled_array(mantissas: list[int], digits: list[int], scale: int) -> Int64A
     if min(digits) == scale:
         raw = mantissas
     else:
-        raw = [mantissa * 10 ** (scale - fraction) for mantissa, fraction in zip(mantissas, digits, strict=True)]
+        raw = [
+            mantissa * 10 ** (scale - fraction) for mantissa, fraction in zip(mantissas, digits, strict=True)
+        ]
     if max(raw) >= MAX_SCALED:
         raise PriceInputError(f"a price has more than 18 significant digits at {scale} decimals")
     return np.array(raw, dtype=np.int64)

@@ -38,7 +38,7 @@ from engine import (
 )
 from engine.lines import round_to_tick
 from server.backtest.metrics import curve_stats, downsample, equity_at_points
-from server.backtest.prices import BarOrder, PriceSeries, bar_path, decimals_needed, scaled
+from server.backtest.prices import BarOrder, Int64Array, PriceSeries, bar_path, decimals_needed, scaled
 from server.backtest.result import FILL_MODEL, BacktestFill, BacktestResult, bar_model
 from server.backtest.scan import candidate_points, period_starts
 from server.backtest.venue import BacktestVenue
@@ -175,7 +175,9 @@ def run_backtest(
             break
     if progress is not None:
         progress(len(path), len(path))
-    return _result(run, path, end, stop_price, options, points, record_points, positions, costs, funding_totals)
+    return _result(
+        run, path, end, stop_price, options, points, record_points, positions, costs, funding_totals
+    )
 
 
 def _placed_events(
@@ -195,7 +197,7 @@ def _result(
     end: int,
     stop_price: Decimal | None,
     options: BacktestOptions,
-    points: np.ndarray,  # type: ignore[type-arg]
+    points: Int64Array,
     record_points: list[int],
     positions: list[float],
     costs: list[float],

@@ -126,9 +126,7 @@ class BacktestVenue:
     def match(self, units: int, timestamp_ms: int) -> list[Event]:
         """Fill every resting order the price `units` touches, at its limit, maker fee."""
         crossed = [
-            o
-            for o in self.resting.values()
-            if (units <= o.units if o.side is Side.BUY else units >= o.units)
+            o for o in self.resting.values() if (units <= o.units if o.side is Side.BUY else units >= o.units)
         ]
         buys = sorted((o for o in crossed if o.side is Side.BUY), key=lambda o: (-o.units, o.sequence))
         sells = sorted((o for o in crossed if o.side is Side.SELL), key=lambda o: (o.units, o.sequence))
