@@ -75,6 +75,7 @@ class BacktestResult:
     stop_reason: str | None
     stats: CurveStats
     fills: tuple[BacktestFill, ...]
+    open_orders: tuple[tuple[Side, Decimal, Decimal], ...]  # (side, price, quantity) resting at the end
     equity_curve: tuple[EquityPoint, ...]
     fill_model: tuple[str, ...]
     points: int  # price points in the path
@@ -124,6 +125,10 @@ class BacktestResult:
                     "cell_index": f.cell_index,
                 }
                 for f in self.fills
+            ],
+            "open_orders": [
+                {"side": side.value, "price": str(price), "quantity": str(quantity)}
+                for side, price, quantity in self.open_orders
             ],
             "equity_curve": [
                 {"timestamp_ms": p.timestamp_ms, "price": p.price, "equity": p.equity, "drawdown": p.drawdown}

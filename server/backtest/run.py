@@ -232,6 +232,7 @@ def _result(
         stop_reason=None if state.stop_reason is None else state.stop_reason.value,
         stats=stats,
         fills=tuple(run.fills),
+        open_orders=tuple(sorted((o.side, o.price, o.quantity) for o in run.venue.resting.values())),
         equity_curve=downsample(stamps, prices, equity, options.resolution),
         fill_model=(*FILL_MODEL, bar_model(options.bar_order.value) if path.bars else "Ticks: as given."),
         points=end + 1,
