@@ -29,8 +29,8 @@ def equity_at_points(
 ) -> FloatArray:
     """Equity at every point; record k holds the ledger after point record_points[k] (the first
     record is at point 0)."""
-    which = np.searchsorted(record_points, np.arange(len(prices)), "right") - 1
-    return margin + positions[which] * prices - costs[which] + funding[which]
+    counts = np.diff(np.append(record_points, len(prices)))
+    return margin + np.repeat(positions, counts) * prices - np.repeat(costs - funding, counts)
 
 
 def _ratio(returns: FloatArray, periods_per_year: float, downside: bool) -> float:
@@ -49,9 +49,10 @@ def _ratio(returns: FloatArray, periods_per_year: float, downside: bool) -> floa
 def _period_returns(timestamps_ms: Int64Array, equity: FloatArray) -> tuple[FloatArray, float]:
     """Daily returns (equity at each UTC day's last point) when the path spans days, else the returns
     between consecutive points; with the periods per year to annualise them."""
-    days = timestamps_ms // MS_PER_DAY
-    ends = np.flatnonzero(np.append(days[1:] != days[:-1], True))
-    if len(ends) >= 3:
+    first_day, last_day = int(timestamps_ms[0]) // MS_PER_DAY, int(timestamps_ms[-1]) // MS_PER_DAY
+    if last_day - first_day >= 2:  # the last point of each day: before the next day's first
+        boundaries = np.arange(first_day + 1, last_day + 1, dtype=np.int64) * MS_PER_DAY
+        ends = np.append(np.searchsorted(timestamps_ms, boundaries, "left") - 1, len(equity) - 1)
         closes = np.concatenate((equity[:1], equity[ends]))
         return np.diff(closes) / closes[:-1], DAYS_PER_YEAR
     span_ms = float(timestamps_ms[-1] - timestamps_ms[0])
@@ -65,15 +66,15 @@ def curve_stats(
     timestamps_ms: Int64Array,
     prices: FloatArray,
     equity: FloatArray,
+    drawdowns: FloatArray,
     lower: float,
     upper: float,
     fills: int,
 ) -> CurveStats:
-    peaks = np.maximum.accumulate(equity)
-    drawdowns = peaks - equity
     worst = int(np.argmax(drawdowns))
     max_drawdown = float(drawdowns[worst])
-    fraction = max_drawdown / float(peaks[worst]) if peaks[worst] > 0 else 0.0
+    peak = float(equity[worst]) + max_drawdown
+    fraction = max_drawdown / peak if peak > 0 else 0.0
     returns, per_year = _period_returns(timestamps_ms, equity)
     span_ms = int(timestamps_ms[-1] - timestamps_ms[0])
     in_range = (prices >= lower) & (prices <= upper)
@@ -92,13 +93,17 @@ def curve_stats(
     )
 
 
+def drawdowns_of(equity: FloatArray) -> FloatArray:
+    """Per point: the running peak of the equity minus the equity."""
+    return np.maximum.accumulate(equity) - equity
+
+
 def downsample(
-    timestamps_ms: Int64Array, prices: FloatArray, equity: FloatArray, resolution: int
+    timestamps_ms: Int64Array, prices: FloatArray, equity: FloatArray, drawdowns: FloatArray, resolution: int
 ) -> tuple[EquityPoint, ...]:
     """At most `resolution` points: the last point of each of `resolution` equal slices of the path
     (the first point too), with the drawdown from the running peak of the full curve."""
     count = len(equity)
-    drawdowns = np.maximum.accumulate(equity) - equity
     if count <= resolution:
         picks = np.arange(count)
     else:

@@ -37,7 +37,7 @@ from engine import (
     step,
 )
 from engine.lines import round_to_tick
-from server.backtest.metrics import curve_stats, downsample, equity_at_points
+from server.backtest.metrics import curve_stats, downsample, drawdowns_of, equity_at_points
 from server.backtest.prices import BarOrder, Int64Array, PriceSeries, bar_path, decimals_needed, scaled
 from server.backtest.result import FILL_MODEL, BacktestFill, BacktestResult, bar_model
 from server.backtest.scan import candidate_points, period_starts
@@ -218,8 +218,15 @@ def _result(
     )
     final_price = stop_price if stop_price is not None else path.price(end)
     start_ms, end_ms = int(stamps[0]), int(stamps[-1])
+    drawdowns = drawdowns_of(equity)
     stats = curve_stats(
-        stamps, prices, equity, float(config.lower_price), float(config.upper_price), len(run.fills)
+        stamps,
+        prices,
+        equity,
+        drawdowns,
+        float(config.lower_price),
+        float(config.upper_price),
+        len(run.fills),
     )
     return BacktestResult(
         config=config,
@@ -233,7 +240,7 @@ def _result(
         stats=stats,
         fills=tuple(run.fills),
         open_orders=tuple(sorted((o.side, o.price, o.quantity) for o in run.venue.resting.values())),
-        equity_curve=downsample(stamps, prices, equity, options.resolution),
+        equity_curve=downsample(stamps, prices, equity, drawdowns, options.resolution),
         fill_model=(*FILL_MODEL, bar_model(options.bar_order.value) if path.bars else "Ticks: as given."),
         points=end + 1,
         steps=int(np.searchsorted(points, end, "right")),

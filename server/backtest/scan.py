@@ -18,8 +18,12 @@ from server.backtest.prices import Int64Array
 
 
 def level_codes(prices: Int64Array, levels: Int64Array) -> Int64Array:
-    """Per point: 2 * (levels strictly below) + (1 if on a level). Equal codes = equal position."""
-    return np.searchsorted(levels, prices, "left") + np.searchsorted(levels, prices, "right")
+    """Per point: 2 * (levels strictly below) + (1 if on a level). Equal codes = equal position.
+
+    One search instead of two: for integers, L < p <=> 2L + 1 <= 2p and L <= p <=> 2L <= 2p, so the
+    count of {2L, 2L + 1} at or below 2p is (levels below) + (levels at or below)."""
+    doubled = np.sort(np.concatenate((2 * levels, 2 * levels + 1)))
+    return np.searchsorted(doubled, 2 * prices, "right")
 
 
 def crossing_points(prices: Int64Array, levels: Int64Array) -> Int64Array:
