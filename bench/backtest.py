@@ -64,7 +64,14 @@ def _bars_row(seed: int) -> tuple[str, ...]:
     rate = BARS_PER_YEAR / seconds
     verdict = "met" if seconds <= 1.0 else "NOT met"
     detail = f"{result.steps:,} steps, {len(result.fills):,} fills"
-    return ("1 year of 1-min bars, 50 lines", f"{seconds:.2f} s", f"{rate:,.0f} bars/s", "<= 1 s", verdict, detail)
+    return (
+        "1 year of 1-min bars, 50 lines",
+        f"{seconds:.2f} s",
+        f"{rate:,.0f} bars/s",
+        "<= 1 s",
+        verdict,
+        detail,
+    )
 
 
 def _ticks_row(seed: int) -> tuple[str, ...]:
@@ -80,7 +87,14 @@ def _ticks_row(seed: int) -> tuple[str, ...]:
     rate = RAW_TICKS / seconds
     verdict = "met" if rate >= 5_000_000 else "NOT met"
     detail = f"{result.steps:,} of {RAW_TICKS:,} ticks stepped"
-    return ("10M raw ticks, 50 lines", f"{seconds:.2f} s", f"{rate:,.0f} ticks/s", ">= 5M ticks/s", verdict, detail)
+    return (
+        "10M raw ticks, 50 lines",
+        f"{seconds:.2f} s",
+        f"{rate:,.0f} ticks/s",
+        ">= 5M ticks/s",
+        verdict,
+        detail,
+    )
 
 
 def main() -> None:
@@ -93,7 +107,10 @@ def main() -> None:
         _ticks_row(args.seed),
         ("200-config sweep, 1 year bars", "-", "-", "<= 60 s on 2 cores", "not built", "sweep left out"),
     ]
-    print(f"backtest speed ({platform.python_implementation()} {platform.python_version()}, numpy {np.__version__})")
+    print(
+        f"backtest speed ({platform.python_implementation()} {platform.python_version()}, "
+        f"numpy {np.__version__})"
+    )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
