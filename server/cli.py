@@ -17,6 +17,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "simulate": ("server.simulator.cli", "Run the Orderly exchange simulator on a loopback port"),
     "serve": ("server.app", "Run the gRPC service and the REST shim"),
     "rest": ("server.rest.cli", "Run only the REST shim, in front of a gRPC server elsewhere"),
+    "backtest": ("server.backtest.cli", "Backtest a grid on a CSV of prices with the live engine"),
 }
 
 
