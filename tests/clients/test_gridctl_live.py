@@ -7,6 +7,7 @@ import io
 from decimal import Decimal
 
 from orderly_grid import cli_live, cli_render
+from orderly_grid.cli_history import SPARK_CHARS
 from orderly_grid.client import GridClient
 from orderly_grid.params import GridParams
 
@@ -52,10 +53,12 @@ async def test_watch_redraws_a_table_of_pnl_and_fills(
     lines = last_frame.splitlines()
     assert lines[0].startswith("gridctl watch  live  2 fills")
     pnl_row = next(line for line in lines if line.startswith(grid.session_id))
-    realized, _unrealized, _fees, total, trips = pnl_row.split()[1:]
+    realized, _unrealized, _fees, total, trips, trend = pnl_row.split()[1:]
     assert Decimal(realized) > 0
     assert Decimal(total) == Decimal(realized)
     assert trips == "1"
+    assert set(trend) <= set(SPARK_CHARS)  # the total PnL's sparkline: the run's history, then each refresh
+    assert trend[-1] == SPARK_CHARS[-1]  # the round trip's profit is the highest total so far
     fill_rows = [line.split() for line in lines if line.strip() and line.split()[0] in ("1", "2")]
     assert [(row[4], row[5]) for row in fill_rows] == [("BUY", "42000"), ("SELL", "43000")]
     assert err.getvalue() == ""
