@@ -225,6 +225,7 @@ class Application:
         health.add_check("store", self._store_ready)
         health.add_check("exchange_rest", self._exchange_rest_ready)
         health.add_check("exchange_ws", self._exchange_ws_ready)
+        health.add_check("sessions", self._sessions_ready)
         servicer = GridServicer(self.service, self.auth, exchange_gate=self.venue.require_ready)
         self.grpc = GrpcServer([servicer.register], metrics=self.metrics, health=health)
         self.grpc_port = await self.grpc.start(settings.grpc_host, settings.grpc_port)
@@ -267,6 +268,13 @@ class Application:
         except ExchangeError as exc:
             return False, f"{type(exc).__name__} (code={exc.code}, http_status={exc.http_status})"
         return True, "system_info answered"
+
+    async def _sessions_ready(self) -> tuple[bool, str]:
+        if self.venue is not None and not self.venue.ready:
+            return False, "waiting for the exchange to resume the stored sessions"
+        if self.service is None:
+            return False, "not started"
+        return self.service.resume_detail()
 
     async def _exchange_ws_ready(self) -> tuple[bool, str]:
         if self.venue is not None and not self.venue.ready:

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import random
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -307,6 +307,35 @@ class OrderlyExchange:
             position_quantity=position,
             timestamp_ms=self.rest.server_now_ms(),
         )
+
+    async def account_snapshots(self, symbols: Iterable[str]) -> dict[str, VenueSnapshot]:
+        """`snapshot` of every symbol in two reads for the whole account (open orders of all
+        symbols, paged, and the positions), for a resume of many sessions at once."""
+        reports = await self.rest.account_open_orders()
+        for report in reports:
+            if report.client_order_id:
+                self._client_ids[report.order_id] = report.client_order_id
+        positions = await self._read_positions()
+        now_ms = self.rest.server_now_ms()
+        return {
+            symbol: VenueSnapshot(
+                open_orders=tuple(r.to_venue_order() for r in reports if r.symbol == symbol),
+                position_quantity=positions.get(symbol, Decimal(0)),
+                timestamp_ms=now_ms,
+            )
+            for symbol in symbols
+        }
+
+    async def account_fills(self, symbols: Iterable[str], since_ms: int) -> dict[str, list[Fill]]:
+        """`recent_fills` of every symbol from one read of the account's trades and one of its
+        orders created since `since_ms` (for the client_order_ids); an order of a trade that read
+        does not cover (created earlier) is looked up on its own."""
+        trades = await self.rest.account_trades(since_ms)
+        known = {report.order_id: report for report in await self.rest.account_orders_since(since_ms)}
+        return {
+            symbol: await self._fills_for_trades(symbol, [t for t in trades if t.symbol == symbol], known)
+            for symbol in symbols
+        }
 
     async def query_order(
         self, symbol: str, client_order_id: str, order_id: str | None = None

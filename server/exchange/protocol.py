@@ -6,7 +6,7 @@ native Orderly symbols (`PERP_BTC_USDC`); `resolve_symbol` maps a user's ticker 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from decimal import Decimal
 from typing import Protocol, runtime_checkable
 
@@ -61,6 +61,12 @@ class Exchange(Protocol):
 
     async def recent_fills(self, symbol: str, since_ms: int) -> list[Fill]:
         """Every fill of the account on `symbol` at or after `since_ms` (venue time), oldest first."""
+
+    async def account_snapshots(self, symbols: Iterable[str]) -> dict[str, VenueSnapshot]:
+        """`snapshot` of each symbol, from reads of the whole account (a resume's bulk read)."""
+
+    async def account_fills(self, symbols: Iterable[str], since_ms: int) -> dict[str, list[Fill]]:
+        """`recent_fills` of each symbol, from reads of the whole account (a resume's bulk read)."""
 
     def events(self) -> AsyncIterator[VenueEvent]:
         """For ONE consumer (the session runtime's router): order updates, fills (each (order_id,

@@ -291,6 +291,21 @@ class OrderlyRestClient:
         query = [("symbol", _segment(symbol, "symbol")), ("status", c.STATUS_INCOMPLETE)]
         return [parse_order_row(row) for row in await self._paged_rows(c.ORDERS_PATH, c.ORDER_READ, query)]
 
+    async def account_open_orders(self) -> list[OrderReport]:
+        """Every open order of the account, all symbols (paged): one read for a whole resume."""
+        query = [("status", c.STATUS_INCOMPLETE)]
+        return [parse_order_row(row) for row in await self._paged_rows(c.ORDERS_PATH, c.ORDER_READ, query)]
+
+    async def account_orders_since(self, start_ms: int) -> list[OrderReport]:
+        """Every order of the account created at or after `start_ms`, any status, all symbols."""
+        query = [("start_t", start_ms)]
+        return [parse_order_row(row) for row in await self._paged_rows(c.ORDERS_PATH, c.ORDER_READ, query)]
+
+    async def account_trades(self, start_ms: int) -> list[TradeReport]:
+        """Every trade of the account at or after `start_ms`, all symbols (paged)."""
+        query = [("start_t", start_ms)]
+        return [parse_trade_row(row) for row in await self._paged_rows(c.TRADES_PATH, c.TRADE_READ, query)]
+
     async def order_by_client_order_id(self, client_order_id: str) -> OrderReport | None:
         """None when the venue says it has no such order (-1006). Nothing else counts as "not found":
         a 400 -1000 is a path the venue does not know, not an order it never saw."""

@@ -30,6 +30,7 @@ from server.api.errors import DomainError, ErrorReason
 from server.exchange import Exchange, ExchangeError, SymbolError
 from server.metrics import ServiceMetrics
 from server.service import history, summaries
+from server.service.account_resume import AccountResume, resume_since_ms
 from server.service.errors import (
     duplicate_session,
     exchange_error,
@@ -133,6 +134,8 @@ class GridService:
         self._starting_accounts: set[tuple[str, str]] = set()  # (account_id, symbol) being started
         self._closing = False
         self._venue_instance = venue_instance
+        self._resumes: dict[str, AccountResume] = {}  # the start-up resume, per account
+        self.resume_complete = False  # every stored session resumed (or held, or failed)
         self._held = HeldSessions(
             self._accounts.of,
             self._resume_one,
@@ -184,10 +187,51 @@ class GridService:
                 self._held.hold(record, str(exc))
             except ExchangeError as exc:
                 self._held.defer(record, exc)
+        # The sessions of one account share its bulk venue reads (server.service.account_resume).
+        by_account: dict[str, list[SessionRecord]] = {}
+        for record, venue in venues:
+            by_account.setdefault(venue.account_id, []).append(record)
+        venue_of = {venue.account_id: venue for _, venue in venues}
+        self._resumes = {
+            account_id: AccountResume(
+                account_id,
+                venue_of[account_id].exchange,
+                ((record.session_id, record.symbol) for record in records),
+                min(resume_since_ms(record) for record in records),
+            )
+            for account_id, records in by_account.items()
+        }
         # Every runner exists before any reconciles, so each sees the others' positions on its symbol.
-        launched = [(self._launch(record, venue), venue) for record, venue in venues]
-        await asyncio.gather(*(self._caught_up(runner, first, venue) for (runner, first), venue in launched))
+        launched = [
+            (self._launch(record, venue, reads=self._resumes[venue.account_id]), venue)
+            for record, venue in venues
+        ]
+        try:
+            await asyncio.gather(
+                *(self._caught_up(runner, first, venue) for (runner, first), venue in launched)
+            )
+        finally:
+            for resume in self._resumes.values():
+                resume.close()
+            self.resume_complete = True
         log.info("service_started", resumed=len(self._runners), held=len(self._held.session_ids))
+
+    def resume_progress(self) -> list[tuple[str, int, int]]:
+        """(account id, sessions resumed, sessions to resume) of the start-up resume, per account."""
+        return [(a, len(r.resumed), r.total) for a, r in sorted(self._resumes.items())]
+
+    def resume_detail(self) -> tuple[bool, str]:
+        """The readiness of the sessions: `resuming k/n` per account until every one resumed."""
+        if not self.resume_complete:
+            progress = [(a, k, n) for a, k, n in self.resume_progress() if k < n]
+            if not progress:
+                return False, "reading the stored sessions"
+            return False, "; ".join(
+                f"resuming {k}/{n} on {account or 'the default account'}" for account, k, n in progress
+            )
+        held = len(self._held.session_ids)
+        detail = f"{len(self._runners)} running" + (f", {held} held (account not reachable)" if held else "")
+        return True, detail
 
     async def _caught_up(
         self, runner: SessionRunner, first: asyncio.Future[None], venue: AccountVenue
@@ -239,13 +283,18 @@ class GridService:
         return tuple(self._runners.values())
 
     def _launch(
-        self, record: SessionRecord, venue: AccountVenue, opening: tuple[Command, ...] | None = None
+        self,
+        record: SessionRecord,
+        venue: AccountVenue,
+        opening: tuple[Command, ...] | None = None,
+        *,
+        reads: AccountResume | None = None,
     ) -> tuple[SessionRunner, asyncio.Future[None]]:
         """A runner for the session on its account's venue, its first item queued (the opening
         placement, or the catch-up after a restart) BEFORE any venue event can be routed to it."""
         state, runtime = from_document(record.engine_state)
         runner = SessionRunner(record, state, runtime, self._deps_for(venue), self._runner_settings)
-        first = runner.enqueue_open(opening) if opening is not None else runner.enqueue_resume()
+        first = runner.enqueue_open(opening) if opening is not None else runner.enqueue_resume(reads)
         runner.on_exit = self._on_runner_exit
         self._runners[record.session_id] = runner
         self._account_of[record.session_id] = venue.account_id

@@ -20,6 +20,7 @@ import structlog
 
 from engine import Command, Event, SessionState
 from server.api.errors import DomainError, ErrorReason
+from server.service.account_resume import AccountResume
 from server.service.equity_points import DEFAULT_EQUITY_INTERVAL_MS
 from server.service.session import Session, SessionDeps
 from server.service.session_doc import Runtime
@@ -55,6 +56,7 @@ class _Open:
 @dataclass(frozen=True, slots=True)
 class _Resume:
     done: asyncio.Future[None]
+    reads: AccountResume | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,10 +148,10 @@ class SessionRunner:
         DomainError ORDER_CREATION_FAILED after what was placed is cancelled (the session is FAILED)."""
         return self._enqueue_first(lambda done: _Open(commands, done))
 
-    def enqueue_resume(self) -> asyncio.Future[None]:
+    def enqueue_resume(self, reads: AccountResume | None = None) -> asyncio.Future[None]:
         """Queue the catch-up after a restart as the FIRST item: the venue's trades since the last
         fill, then its snapshot."""
-        return self._enqueue_first(_Resume)
+        return self._enqueue_first(lambda done: _Resume(done, reads))
 
     def _enqueue_first(self, make: Callable[[asyncio.Future[None]], _Item]) -> asyncio.Future[None]:
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -241,7 +243,7 @@ class SessionRunner:
                     )
                 )
         elif isinstance(item, _Resume):
-            await self.session.catch_up()
+            await self.session.catch_up(item.reads)
             item.done.set_result(None)
         elif isinstance(item, _Stop):
             self._stop_waiters.append(item.done)

@@ -49,6 +49,7 @@ from engine.order_ids import close_order_id
 from engine.stops import stop as engine_stop
 from server.exchange import Exchange, ExchangeError
 from server.metrics import ServiceMetrics
+from server.service.account_resume import AccountResume
 from server.service.equity_points import equity_point, fill_point
 from server.service.executor import CommandExecutor, RoundOutcome, VenueCommand
 from server.service.fill_broker import FillBroker
@@ -163,21 +164,34 @@ class Session:
         await self.finish()
         return detail
 
-    async def catch_up(self) -> None:
+    async def catch_up(self, reads: AccountResume | None = None) -> None:
         """After a restart: first the fills the ledger holds but the saved state has not applied (a
         crash between the two writes); then the venue's trades since the last fill (and their counter
         orders); then, for a stopping session, what its closing orders did; THEN the venue's snapshot
-        -- one taken before the counter orders were placed would only look them up again."""
+        -- one taken before the counter orders were placed would only look them up again. `reads`:
+        the account's bulk reads, shared with the other sessions resuming on it."""
+        try:
+            await self._catch_up(reads)
+        finally:
+            if reads is not None:
+                reads.finished(self.session_id)
+
+    async def _catch_up(self, reads: AccountResume | None) -> None:
         await self.load_ledger()
         replay, self._replay = self._replay, []
         if replay:
             log.info("replaying_unapplied_fills", fills=len(replay))
             await self.process([_fill_event(record) for record in replay], [], None)
-        await self.process(await self._executor.session_fills(), [], None)
+        fills = await reads.fills(self.symbol, self.state.prefix) if reads is not None else None
+        await self.process(
+            list(fills) if fills is not None else await self._executor.session_fills(), [], None
+        )
         if self.state.status is EngineStatus.STOPPED:
             for client_order_id in self.runtime.close_order_ids:
                 await self._settle_close(client_order_id)
-        snapshot = await self._snapshot()
+        snapshot = await reads.snapshot(self.session_id, self.symbol) if reads is not None else None
+        if snapshot is None:
+            snapshot = await self._snapshot()
         await self.process([snapshot] if snapshot is not None else [], [], None)
         if self.record.status is SessionStatus.PENDING:
             await self._persist(status=SessionStatus.RUNNING)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 
 from aiohttp import web
 
@@ -27,6 +28,8 @@ class SimContext:
     rate_limiter: RateLimiter
     price_path: PricePath
     next_funding_ms: int = 0
+    # Requests received per route ("GET /v1/orders"), for tests and benchmarks of how a client reads.
+    requests: Counter[str] = field(default_factory=Counter)
 
     def __post_init__(self) -> None:
         interval = self.config.funding_interval_ms

@@ -109,6 +109,7 @@ async def state(request: web.Request) -> web.Response:
         "fills": len(ctx.venue.fills),
         "websockets": len(ctx.hub.connections),
         "faults": ctx.faults.config.to_json(),
+        "requests": dict(ctx.requests),
     }
     return _ok(data)
 

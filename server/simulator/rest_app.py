@@ -87,6 +87,7 @@ class RestApp:
         if not found:
             return error_response(-1000, "path not found", 400)
         route, path_params = found[0]
+        ctx.requests[f"{route.method} {route.template}"] += 1
         # The whole request is received first: a client that goes away during the latency below (killed,
         # timed out) has still sent it, and the venue acts on it without anyone to answer.
         try:

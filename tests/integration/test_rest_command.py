@@ -40,6 +40,7 @@ async def test_rest_process_serves_the_routes_of_a_grpc_server_elsewhere(
                     "store",
                     "exchange_rest",
                     "exchange_ws",
+                    "sessions",
                 }
                 async with http.get(f"{rest_url}/api/grid/status/nobody_BTCUSDT") as response:
                     body = await response.json()

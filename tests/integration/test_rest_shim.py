@@ -131,6 +131,7 @@ async def test_grid_over_rest_streams_fills_as_ndjson_and_stops(
             "store",
             "exchange_rest",
             "exchange_ws",
+            "sessions",
         }
         async with http.get(f"{base}/metrics") as response:
             metrics = await response.text()

@@ -130,7 +130,7 @@ async def test_the_service_serves_not_ready_while_the_venue_fails_and_resumes_on
                 body = await ready.json()
             assert ready.status == 503, body
             failed = {c["name"] for c in body["data"]["checks"] if not c["ok"]}
-            assert failed == {"exchange_rest", "exchange_ws"}
+            assert failed == {"exchange_rest", "exchange_ws", "sessions"}  # sessions wait for it
             async with http.post(f"{server.app.rest_url}/api/grid/preview", json=START_FIELDS) as previewed:
                 body = await previewed.json()
             assert previewed.status == 503, body
