@@ -515,7 +515,13 @@ class GridService:
         except GridConfigError as exc:
             raise market_params_error(exc) from None
         return PreviewView(
-            symbol, result, rules, config.leverage, config.maker_fee_rate, config.current_price
+            symbol,
+            result,
+            rules,
+            config.leverage,
+            config.maker_fee_rate,
+            config.current_price,
+            venue=self.venue_name,
         )
 
     async def watch_fills(
