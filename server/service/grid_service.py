@@ -406,7 +406,7 @@ class GridService:
             symbol = await self.exchange.resolve_symbol(ticker)
             return symbol, await self.exchange.get_market_rules(symbol)
         except (ExchangeError, SymbolError) as exc:
-            raise exchange_error(exc) from exc
+            raise exchange_error(exc, self.venue_name) from exc
 
     async def stop_grid(self, user_id: str, session_id: str, close_position: bool | None) -> GridView:
         self._check_open()
