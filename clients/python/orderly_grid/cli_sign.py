@@ -14,7 +14,7 @@ import time
 from typing import Any, TextIO
 
 from google.protobuf import json_format
-from google.protobuf.descriptor import Descriptor, FieldDescriptor
+from google.protobuf.descriptor import Descriptor
 from google.protobuf.message import Message
 
 from orderly_grid.params import enum_value
@@ -38,11 +38,7 @@ def _expand_enums(descriptor: Descriptor, data: dict[str, Any], path: str = "") 
             continue
         if field.enum_type is not None and isinstance(value, str | int) and not isinstance(value, bool):
             result[key] = field.enum_type.values_by_number[enum_value(name, field.enum_type, value)].name
-        elif (
-            field.message_type is not None
-            and isinstance(value, dict)
-            and field.label != FieldDescriptor.LABEL_REPEATED
-        ):
+        elif field.message_type is not None and isinstance(value, dict) and not field.is_repeated:
             result[key] = _expand_enums(field.message_type, value, f"{name}.")
     return result
 
