@@ -27,7 +27,7 @@ MARKED_BLOCK = re.compile(r"<!-- doc-test: (run|server|skip \([^)]+\)) -->\n```s
 ANY_SHELL_BLOCK = re.compile(r"^```sh$", re.M)
 UNTIL_CTRL_C = re.compile(r"^(?P<command>[^#\n]*?)\s*#[^\n]*until Ctrl-C$", re.M)
 BANNER = re.compile(r"gRPC on \S+:(\d+) and REST on \S+:(\d+)")
-CTRL_C_AFTER_S = 3
+CTRL_C_AFTER_S = 8  # well after start-up (imports take seconds on a loaded machine)
 TIMEOUT_S = 60
 
 
