@@ -13,9 +13,11 @@ ready, answers the calls that need the exchange UNAVAILABLE, and connects in the
 capped exponential backoff and jitter (server.venue_connector); once connected, the stored sessions
 resume and it turns ready. Start-up waits at most GRID_EXCHANGE_START_WAIT_MS for that.
 
-Sessions started on that in-process simulator cannot outlive it: at the next start (a new, empty
-simulator) they are marked FAILED with "simulated venue was reset" and their summary is written,
-instead of resuming against orders and a position that no longer exist.
+That in-process simulator keeps its state (accounts, orders, trades, positions, marks, its instance
+id) in GRID_DATA_DIR/simulator-state.json (server.simulator.state_file), so a restart is the same venue
+and its sessions resume. Only when that file is missing (a new, empty simulator) are the sessions of
+the earlier one marked FAILED with "simulated venue was reset" and their summary written, instead of
+resuming against orders and a position that no longer exist.
 
 Every user-acting RPC passes the wallet-signature gate built here from the settings (server.auth:
 GRID_AUTH_DOMAIN, GRID_LEGACY_AUTH, GRID_OPERATOR_TOKEN, GRID_MASTER_KEY). Sessions trade on their
@@ -29,9 +31,9 @@ import asyncio
 import contextlib
 import gc
 import os
-import uuid
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from server.api.forwarding import new_proxy_token
@@ -59,6 +61,16 @@ log = get_logger(__name__)
 # so a demo grid actually trades.
 SIMULATOR_CONFIG = SimulatorConfig(port=0, walk_interval_ms=1_000)
 SYSTEM_INFO_PATH = "/v1/public/system_info"
+SIMULATOR_STATE_FILE = "simulator-state.json"
+# Said once on SIGINT/SIGTERM: what stopping does to the grids (close() stops runners, not sessions).
+SHUTDOWN_NOTICE = (
+    "orderly-grid stopping: running grids stay RUNNING with their orders on the venue "
+    "and resume on the next start (stop a grid with `gridctl stop` to end it)"
+)
+
+
+def simulator_state_path(settings: Settings) -> Path:
+    return Path(settings.data_dir) / SIMULATOR_STATE_FILE
 
 
 def simulator_exchange_config(sim: RunningSimulator) -> OrderlyConfig:
@@ -166,9 +178,17 @@ class Application:
         if config is None:
             if settings.use_simulator:
                 if self.simulator is None:
-                    self.simulator = await self._stack.enter_async_context(run_simulator(SIMULATOR_CONFIG))
-                    # This process's own venue: sessions of an earlier one cannot resume on it.
-                    venue_instance = uuid.uuid4().hex
+                    state = str(simulator_state_path(settings))
+                    sim_config = replace(SIMULATOR_CONFIG, state_file=state)
+                    self.simulator = await self._stack.enter_async_context(run_simulator(sim_config))
+                    # This process's own venue, the same as the last run's when its state was kept:
+                    # sessions of any other instance cannot resume on it.
+                    venue_instance = self.simulator.instance_id
+                    log.info(
+                        "simulator_state_restored" if self.simulator.restored else "simulator_state_new",
+                        state_file=state,
+                        venue_instance=venue_instance,
+                    )
                 log.warning(
                     "trading_is_simulated",
                     detail="no ORDERLY_* credentials: trading on the built-in exchange simulator",
@@ -221,7 +241,7 @@ class Application:
             retry_max_ms=settings.exchange_retry_max_ms,
             on_ready=self._on_exchange_ready,
         )
-        self.health = health = HealthService(self.metrics)
+        self.health = health = HealthService(self.metrics, venue=self.service.venue_name)
         health.add_check("store", self._store_ready)
         health.add_check("exchange_rest", self._exchange_rest_ready)
         health.add_check("exchange_ws", self._exchange_ws_ready)
@@ -233,6 +253,10 @@ class Application:
             self.rest_port = await self._start_rest()
         self.venue.start()
         log.info("serving", grpc_port=self.grpc_port, rest_port=self.rest_port, store=self.store.backend)
+
+    @property
+    def exchange_rest_url(self) -> str:
+        return self.exchange.config.rest_url if self.exchange is not None else "not started"
 
     async def _on_exchange_ready(self) -> None:
         # Re-evaluate readiness now, so the standard health status turns SERVING without waiting
@@ -340,6 +364,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def venue_banner(app: Application) -> str:
+    """The start-up line that says where trading happens, so nobody mistakes the simulator for Orderly."""
+    if app.simulator is None:
+        return f"venue: orderly ({app.exchange_rest_url}): trades are REAL"
+    state = simulator_state_path(app.settings)
+    kept = "resumed from" if app.simulator.restored else "kept in"
+    return (
+        "venue: simulator: trading is SIMULATED on the built-in exchange simulator, nothing is real "
+        f"(state {kept} {state}; set ORDERLY_ACCOUNT_ID, ORDERLY_KEY, ORDERLY_SECRET to trade on Orderly)"
+    )
+
+
 def freeze_startup_heap() -> None:
     """Once started: collect, then exempt every object alive now (modules, protobuf descriptors, the
     app itself) from later garbage collections. A full collection otherwise walks that whole start-up
@@ -366,7 +402,9 @@ async def serve(settings: Settings) -> None:
                 f"orderly-grid serving gRPC on {app.grpc_target} and REST on {app.rest_url}{waiting}",
                 flush=True,
             )
+            print(venue_banner(app), flush=True)
             await stopping
+            print(SHUTDOWN_NOTICE, flush=True)
         log.info("shutdown_requested")
     finally:
         for task in (starting, stopping):

@@ -269,6 +269,7 @@ def preview(view: PreviewView) -> grid_service_pb2.PreviewGridResponse:
         mark_price=str(view.mark_price),
         min_order_price=str(view.min_order_price),
         max_order_price=str(view.max_order_price),
+        venue=view.venue,
     )
 
 

@@ -58,8 +58,10 @@ class HealthService(pb_grpc.HealthServiceServicer):
         version: str | None = None,
         check_timeout_s: float = DEFAULT_CHECK_TIMEOUT_S,
         clock_ms: Callable[[], int] = wall_clock_ms,
+        venue: str = "",
     ) -> None:
         self._metrics = metrics
+        self._venue = venue  # "simulator" or "orderly": readiness says where trading happens
         self._version = version if version is not None else package_version()
         self._check_timeout_s = check_timeout_s
         self._clock_ms = clock_ms
@@ -92,7 +94,9 @@ class HealthService(pb_grpc.HealthServiceServicer):
         """Run every check concurrently and tell the listeners the outcome."""
         names = list(self._checks)
         results = await asyncio.gather(*(self._run_check(name, self._checks[name]) for name in names))
-        response = pb.GetReadinessResponse(ready=all(check.ok for check in results), checks=results)
+        response = pb.GetReadinessResponse(
+            ready=all(check.ok for check in results), checks=results, venue=self._venue
+        )
         for listener in self._listeners:
             await listener(response.ready)
         return response

@@ -138,7 +138,11 @@ class WsStream:
                 if isinstance(exc, AuthError):
                     self.auth_failed.set()
                 self.last_error = f"{type(exc).__name__}: {exc}"
-                log.warning("ws_disconnected", stream=self.name, error=self.last_error)
+                if self._is_closing():
+                    # Our own shutdown cut it (often as an abnormal 1006 close): expected, no warning.
+                    log.info("ws_closed_on_shutdown", stream=self.name, error=self.last_error)
+                else:
+                    log.warning("ws_disconnected", stream=self.name, error=self.last_error)
             finally:
                 self._ws = None
                 self.connected.clear()

@@ -321,7 +321,29 @@ def build_request(
         bound: dict[str, Any] = {}
         _set_path(message, bound, name, [path_params[name]])
         merge(data, bound)
-    return parse_message(message, expand_enum_names(message, data))
+    try:
+        return parse_message(message, expand_enum_names(message, data))
+    except DomainError as exc:
+        if route.body and route.body != "*":
+            raise relative_to_body(exc, route.body) from None
+        raise
+
+
+def relative_to_body(error: DomainError, body_field: str) -> DomainError:
+    """`error` with its fields named as the client wrote them: when the body IS one field of the
+    request (PreviewGrid's `config`), its fields are bare (`grid_levels`), as every other error
+    of the same call names them, not `config.grid_levels`."""
+    prefix = body_field + "."
+    violations = [FieldViolation(v.field.removeprefix(prefix), v.description) for v in error.field_violations]
+    message = error.message.replace(prefix, "") if violations else error.message
+    return DomainError(
+        error.reason,
+        message,
+        metadata=error.metadata,
+        field_violations=violations,
+        code=error.code,
+        retry_after_ms=error.retry_after_ms,
+    )
 
 
 def _object_body(body: bytes | None) -> dict[str, Any]:

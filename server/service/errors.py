@@ -19,10 +19,16 @@ def page_size_of(requested: int) -> int:
     return min(requested or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
 
 
-def exchange_error(exc: ExchangeError | SymbolError) -> DomainError:
+def exchange_error(exc: ExchangeError | SymbolError, venue: str = "orderly") -> DomainError:
+    """The API's error for a venue failure; `venue` "simulator" names the built-in simulator, not
+    Orderly, as the one that does not list a symbol (it lists only a few of Orderly's markets)."""
     if isinstance(exc, SymbolError):
-        violation = FieldViolation("ticker", str(exc).removeprefix("ticker: "))
-        return DomainError(ErrorReason.UNKNOWN_SYMBOL, str(exc), field_violations=[violation])
+        text = str(exc)
+        if venue == "simulator":
+            text = text.replace("Orderly does not list", "the built-in exchange simulator does not list")
+            text = text.replace("on Orderly", "on the built-in exchange simulator")
+        violation = FieldViolation("ticker", text.removeprefix("ticker: "))
+        return DomainError(ErrorReason.UNKNOWN_SYMBOL, text, field_violations=[violation])
     if isinstance(exc, RateLimited):
         return DomainError(ErrorReason.RATE_LIMIT_EXCEEDED, "the exchange is rate limiting; retry later")
     return DomainError(

@@ -104,6 +104,10 @@ def to_engine_config(
         for name in ("current_price", "grid_ratio", "trigger_price", "stop_loss_price", "take_profit_price")
     }
     if violations:
+        named = {v.field for v in violations}
+        violations.extend(
+            v for v in _unparsed_field_violations(source, grid_type, optional) if v.field not in named
+        )
         raise invalid(violations)
     config = GridConfig(
         session_key=session_key,
@@ -128,6 +132,43 @@ def to_engine_config(
     return config
 
 
+# The rules of the fields that do not depend on any decimal's value: checked even when a decimal
+# could not be read, so a client sees every violation at once.
+_INDEPENDENT_FIELDS = ("grid_levels", "leverage", "grid_ratio")
+
+
+def _unparsed_field_violations(
+    source: GridConfigInput, grid_type: GridType, optional: dict[str, Decimal | None]
+) -> list[FieldViolation]:
+    """The violations of `_INDEPENDENT_FIELDS`, found on a config whose prices are stand-ins."""
+    stand_in = GridConfig(
+        session_key="-",
+        symbol="-",
+        direction=source.direction or Direction.BOTH,
+        lower_price=Decimal(1),
+        upper_price=Decimal(3),
+        grid_levels=source.grid_levels,
+        current_price=Decimal(2),
+        total_margin=Decimal(1),
+        grid_type=grid_type,
+        grid_ratio=optional["grid_ratio"] if grid_type is GridType.GEOMETRIC else None,
+        leverage=source.leverage or 1,
+    )
+    return [
+        FieldViolation(field, rule)
+        for field, rule in config_violations(stand_in)
+        if field in _INDEPENDENT_FIELDS
+    ]
+
+
+def api_rule_text(rule: str) -> str:
+    """An engine rule as the API says it: the engine's names of fields (`upper_price`) become the
+    API's (`upper_bound`) in the text too, not only in the field."""
+    for engine_name, api_name in API_FIELD_NAMES.items():
+        rule = rule.replace(engine_name, api_name)
+    return rule
+
+
 def _api_violation(field: str, rule: str, config: GridConfig, mark_price: Decimal | None) -> FieldViolation:
     if field == "current_price" and mark_price is not None:
         # The mark, not the client's price, is outside the bounds: the bound on that side is wrong.
@@ -137,7 +178,7 @@ def _api_violation(field: str, rule: str, config: GridConfig, mark_price: Decima
             f"the bounds [{config.lower_price}, {config.upper_price}] must contain the venue's mark "
             f"price {mark_price}: the grid is laid out around it",
         )
-    return FieldViolation(API_FIELD_NAMES.get(field, field), rule)
+    return FieldViolation(API_FIELD_NAMES.get(field, field), api_rule_text(rule))
 
 
 def invalid(
@@ -150,7 +191,9 @@ def invalid(
 def market_params_error(error: GridConfigError) -> DomainError:
     """A config that is fine on its own but breaks the symbol's market rules (tick, minimum size or
     notional, collapsing lines): INVALID_MARKET_PARAMS naming the API fields."""
-    violations = [FieldViolation(API_FIELD_NAMES.get(f, f), rule) for f, rule in error.violations]
+    violations = [
+        FieldViolation(API_FIELD_NAMES.get(f, f), api_rule_text(rule)) for f, rule in error.violations
+    ]
     return invalid(violations, ErrorReason.INVALID_MARKET_PARAMS)
 
 

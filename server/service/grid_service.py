@@ -463,7 +463,7 @@ class GridService:
             symbol = await self.exchange.resolve_symbol(ticker)
             return symbol, await self.exchange.get_market_rules(symbol)
         except (ExchangeError, SymbolError) as exc:
-            raise exchange_error(exc) from exc
+            raise exchange_error(exc, self.venue_name) from exc
 
     async def stop_grid(self, user_id: str, session_id: str, close_position: bool | None) -> GridView:
         self._check_open()
@@ -600,7 +600,13 @@ class GridService:
         except GridConfigError as exc:
             raise market_params_error(exc) from None
         return PreviewView(
-            symbol, result, rules, config.leverage, config.maker_fee_rate, config.current_price
+            symbol,
+            result,
+            rules,
+            config.leverage,
+            config.maker_fee_rate,
+            config.current_price,
+            venue=self.venue_name,
         )
 
     async def watch_fills(

@@ -154,6 +154,7 @@ class PreviewView:
     leverage: int
     fee_rate: Decimal
     mark_price: Decimal
+    venue: str = ""  # "simulator" or "orderly" (server.service.grid_service)
 
     @property
     def min_order_price(self) -> Decimal:

@@ -97,6 +97,11 @@ class AccountBook:
         self.secrets[account_id] = sim_account
         return sim_account
 
+    def reseed(self, salt: str) -> None:
+        """A new key stream: a restored book (server.simulator.state_file) must not generate again
+        the accounts it already holds."""
+        self._rng = random.Random(f"orderly-sim-accounts:{salt}:{len(self.accounts)}")
+
     def get(self, account_id: str) -> Account | None:
         return self.accounts.get(account_id)
 

@@ -104,6 +104,10 @@ class SimulatorConfig:
     auth_window_ms: int = 300_000
     rate_limits: bool = True
     faults: FaultConfig = field(default_factory=FaultConfig)
+    # Where the venue's state lives between runs (server.simulator.state_file); None = a new, empty
+    # venue each run. Saved at most every state_save_interval_ms while it changes, and on exit.
+    state_file: str | None = None
+    state_save_interval_ms: int = 1_000
 
     def __post_init__(self) -> None:
         if self.walk_interval_ms < 0:
@@ -116,5 +120,7 @@ class SimulatorConfig:
             raise ValueError(f"liquidity_fraction must be within (0, 1], got {self.liquidity_fraction}")
         if self.funding_interval_ms <= 0:
             raise ValueError(f"funding_interval_ms must be > 0, got {self.funding_interval_ms}")
+        if self.state_save_interval_ms <= 0:
+            raise ValueError(f"state_save_interval_ms must be > 0, got {self.state_save_interval_ms}")
         if self.leverage <= 0:
             raise ValueError(f"leverage must be > 0, got {self.leverage}")

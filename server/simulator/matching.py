@@ -81,6 +81,28 @@ class Venue:
         account = self._account(account_id)
         return margin_summary(account, self.open_orders(account_id), self.marks, self.config.leverage)
 
+    def restore(
+        self,
+        marks: dict[str, Decimal],
+        orders: list[Order],
+        fills: list[Fill],
+        submissions: list[Submission],
+    ) -> None:
+        """Takes over a saved venue (server.simulator.state_file): its marks, orders with their fills,
+        and submissions; new order and trade ids continue after the saved ones, never reusing one."""
+        self.marks.update(marks)
+        by_order: dict[int, list[Fill]] = {}
+        for fill in fills:
+            by_order.setdefault(fill.order_id, []).append(fill)
+        for order in orders:
+            order.fills = by_order.get(order.order_id, [])
+            self.orders[order.order_id] = order
+        self.fills = list(fills)
+        for submission in submissions:
+            self.submissions.setdefault(submission.account_id, []).append(submission)
+        self._next_order_id = max([self._next_order_id - 1, *self.orders]) + 1
+        self._next_trade_id = max([self._next_trade_id - 1, *(f.trade_id for f in fills)]) + 1
+
     # ---- commands ------------------------------------------------------------------------------
 
     def place(self, account_id: str, request: OrderRequest) -> tuple[Order, list[Push]]:

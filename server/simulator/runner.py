@@ -1,4 +1,5 @@
-"""`run_simulator`: the simulator as a real aiohttp server on a loopback socket."""
+"""`run_simulator`: the simulator as a real aiohttp server on a loopback socket, its state kept in
+`config.state_file` between runs when one is given (server.simulator.state_file)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ import contextlib
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from aiohttp import web
 
+from server.simulator import state_file
 from server.simulator.accounts import AccountBook, SimAccount
 from server.simulator.clock import Clock
 from server.simulator.config import SimulatorConfig
@@ -32,6 +35,9 @@ class RunningSimulator:
     private_ws_url: str
     account: SimAccount
     context: SimContext
+    # Which venue this is: the same across restarts on one state file, new for a fresh venue.
+    instance_id: str = ""
+    restored: bool = False  # True when the state came from config.state_file
 
     def startup_line(self) -> dict[str, str]:
         return {
@@ -87,7 +93,12 @@ async def _drive_events(ctx: SimContext) -> None:
 async def run_simulator(config: SimulatorConfig | None = None) -> AsyncIterator[RunningSimulator]:
     config = config or SimulatorConfig()
     ctx = build_context(config)
-    account = ctx.accounts.create(config.initial_collateral)
+    path = Path(config.state_file) if config.state_file else None
+    saved = state_file.read(path) if path is not None else None
+    if saved is not None:
+        instance_id, account = state_file.restore(ctx, saved)
+    else:
+        instance_id, account = state_file.new_instance_id(), ctx.accounts.create(config.initial_collateral)
     for symbol, price in ctx.venue.marks.items():
         ctx.hub.current_marks[symbol] = price
     runner = web.AppRunner(build_app(ctx), handle_signals=False, access_log=None)
@@ -95,6 +106,7 @@ async def run_simulator(config: SimulatorConfig | None = None) -> AsyncIterator[
     site = web.TCPSite(runner, config.host, config.port, reuse_address=True)
     await site.start()
     tasks: list[asyncio.Task[None]] = []
+    saver: StateSaver | None = None
     try:
         port = _bound_port(site)
         base = f"{config.host}:{port}"
@@ -102,12 +114,18 @@ async def run_simulator(config: SimulatorConfig | None = None) -> AsyncIterator[
             tasks.append(asyncio.create_task(_drive_events(ctx)))
         if config.markprice_push_interval_ms > 0:
             tasks.append(asyncio.create_task(ctx.hub.markprice_loop(ctx.venue.marks)))
+        saver = StateSaver(ctx, path, instance_id, account.account_id) if path is not None else None
+        if saver is not None:
+            saver.save_now()  # a fresh venue exists from its first second, not from its first change
+            tasks.append(asyncio.create_task(saver.run(config.state_save_interval_ms / 1000)))
         yield RunningSimulator(
             rest_url=f"http://{base}",
             public_ws_url=f"ws://{base}/ws/stream",
             private_ws_url=f"ws://{base}/v2/ws/private/stream",
             account=account,
             context=ctx,
+            instance_id=instance_id,
+            restored=saved is not None,
         )
     finally:
         for task in tasks:
@@ -115,8 +133,52 @@ async def run_simulator(config: SimulatorConfig | None = None) -> AsyncIterator[
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if saver is not None:
+            await saver.close()  # the last word on a clean exit
         await ctx.hub.drop_all()
         await runner.cleanup()
+
+
+class StateSaver:
+    """Writes the venue's state to its file whenever it changed, at most once per interval."""
+
+    def __init__(self, ctx: SimContext, path: Path, instance_id: str, default_account_id: str) -> None:
+        self._ctx = ctx
+        self._path = path
+        self._instance_id = instance_id
+        self._default_account_id = default_account_id
+        self._written = ""
+        self._writing: asyncio.Future[None] | None = None
+
+    def _text(self) -> str:
+        # Taken synchronously on the loop: a consistent snapshot between two venue operations.
+        snapshot = state_file.snapshot(self._ctx, self._instance_id, self._default_account_id)
+        return state_file.dumps(snapshot)
+
+    def save_now(self) -> None:
+        text = self._text()
+        if text != self._written:
+            state_file.write(self._path, text)
+            self._written = text
+
+    async def run(self, interval_s: float) -> None:
+        while True:
+            await asyncio.sleep(interval_s)
+            text = self._text()
+            if text != self._written:
+                # The file write and fsync happen off the loop, so trading never waits for the disk;
+                # shielded, so a cancel never leaves a write running behind close()'s.
+                self._writing = asyncio.ensure_future(asyncio.to_thread(state_file.write, self._path, text))
+                await asyncio.shield(self._writing)
+                self._written = text
+
+    async def close(self) -> None:
+        """After `run` is cancelled: let a write under way finish, then save the final state."""
+        if self._writing is not None:
+            with contextlib.suppress(OSError):
+                await self._writing
+        self._written = ""  # the write under way may have been older than what is known now
+        self.save_now()
 
 
 def _bound_port(site: web.TCPSite) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +34,15 @@ def client_env(target: str, wallet_key: str | None) -> dict[str, str]:
     return env
 
 
-async def spawn(args: list[str], env: dict[str, str]) -> asyncio.subprocess.Process:
+def _as_background_job() -> None:
+    # What a non-interactive shell does to a job started with `&`: SIGINT ignored, inherited.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+async def spawn(
+    args: list[str], env: dict[str, str], *, background_job: bool = False
+) -> asyncio.subprocess.Process:
+    """`python ARGS`; `background_job` starts it as `cmd &` in a script would (SIGINT ignored)."""
     return await asyncio.create_subprocess_exec(
         sys.executable,
         *args,
@@ -41,6 +50,7 @@ async def spawn(args: list[str], env: dict[str, str]) -> asyncio.subprocess.Proc
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
+        preexec_fn=_as_background_job if background_job else None,
     )
 
 

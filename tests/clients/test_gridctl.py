@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
+import socket
 from decimal import Decimal
 from pathlib import Path
 
@@ -121,8 +122,11 @@ async def test_ctrl_c_ends_watch_cleanly_with_status_0(
 ) -> None:
     started = await gridctl(service.target, "--json", "start", *GRID_FLAGS, wallet_key=WALLET_KEY)
     assert started.returncode == 0, started.stderr
+    # Started as a background job (SIGINT inherited as ignored): Ctrl-C must still end it.
     watcher = await spawn(
-        ["-m", "orderly_grid.cli", "--json", "watch"], client_env(service.target, WALLET_KEY)
+        ["-m", "orderly_grid.cli", "--json", "watch"],
+        client_env(service.target, WALLET_KEY),
+        background_job=True,
     )
     await control.set_price(SYMBOL, "41950")
     assert watcher.stdout is not None
@@ -158,3 +162,44 @@ async def test_history_prints_the_runs_points_and_plots_them_with_the_fills(
     drawn = await gridctl(target, "history", session_id, "--plot", str(plot), wallet_key=WALLET_KEY)
     assert drawn.returncode == 0, drawn.stderr
     assert plot.read_bytes().startswith(b"\x89PNG")
+
+
+async def test_watch_shows_running_sessions_and_the_venue_before_any_fill(
+    service: LoopbackService, wallet: Wallet
+) -> None:
+    started = await gridctl(service.target, "--json", "start", *GRID_FLAGS, wallet_key=WALLET_KEY)
+    assert started.returncode == 0, started.stderr
+    watcher = await spawn(["-m", "orderly_grid.cli", "watch"], client_env(service.target, WALLET_KEY))
+    assert watcher.stderr is not None
+    said = (await asyncio.wait_for(watcher.stderr.readline(), 30)).decode()
+    session_id = f"{wallet.address.lower()}_BTCUSDT"
+    assert f"following 1 running session ({session_id})" in said
+    assert "venue simulator (SIMULATED" in said
+    watcher.send_signal(signal.SIGINT)
+    assert (await finish(watcher)).returncode == 0
+
+
+async def test_an_unreachable_service_says_how_to_start_it() -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        target = f"127.0.0.1:{probe.getsockname()[1]}"
+    finished = await gridctl(target, "--timeout", "1", "list", wallet_key=WALLET_KEY)
+    assert finished.returncode == 1
+    assert f"no orderly-grid service answers at {target}" in finished.stderr
+    assert "make run" in finished.stderr
+
+
+async def test_stop_help_names_the_default_and_summaries_count_in_the_singular(
+    service: LoopbackService,
+) -> None:
+    helped = await gridctl(service.target, "stop", "--help", wallet_key=None)
+    assert "Default (neither flag)" in helped.stdout
+    assert "--keep-position, unless it was started with --close-on-stop" in " ".join(helped.stdout.split())
+    started = await gridctl(service.target, "--json", "start", *GRID_FLAGS, wallet_key=WALLET_KEY)
+    assert started.returncode == 0, started.stderr
+    summaries = await gridctl(service.target, "summaries", wallet_key=WALLET_KEY)
+    assert summaries.returncode == 0, summaries.stderr
+    assert "1 session (1 active)" in summaries.stdout
+    status = await gridctl(service.target, "preview", *GRID_FLAGS, wallet_key=None)
+    assert "venue              simulator (SIMULATED" in status.stdout
+    assert "quantity per cell" not in status.stdout

@@ -1,7 +1,7 @@
 """Preview, start, inspect, list and stop a grid with the async SDK.
 
 Run against `orderly-grid serve` (its built-in simulator quotes BTC around 42500):
-    ORDERLY_GRID_WALLET_KEY=0x... python clients/python/examples/quickstart.py
+    ORDERLY_GRID_WALLET_KEY=0x... .venv/bin/python clients/python/examples/quickstart.py
 """
 
 from __future__ import annotations

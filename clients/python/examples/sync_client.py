@@ -1,6 +1,6 @@
 """The blocking facade, for scripts and notebooks: same methods, same exceptions, no asyncio.
 
-ORDERLY_GRID_WALLET_KEY=0x... python clients/python/examples/sync_client.py
+ORDERLY_GRID_WALLET_KEY=0x... .venv/bin/python clients/python/examples/sync_client.py
 """
 
 from __future__ import annotations

@@ -1,12 +1,13 @@
 """Follow the fills of all your sessions; the stream resumes by itself after a disconnect or a
 server restart, without missing or repeating a fill.
 
-    ORDERLY_GRID_WALLET_KEY=0x... python clients/python/examples/watch_fills.py [MAX_FILLS]
+    ORDERLY_GRID_WALLET_KEY=0x... .venv/bin/python clients/python/examples/watch_fills.py [MAX_FILLS]
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
 
@@ -28,4 +29,5 @@ async def main(max_fills: int | None) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(int(sys.argv[1]) if len(sys.argv) > 1 else None))
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C ends the watch: a normal way out
+        asyncio.run(main(int(sys.argv[1]) if len(sys.argv) > 1 else None))

@@ -4,6 +4,7 @@
     gridctl start   (same flags)          gridctl stop SESSION_ID [--close-position]
     gridctl status SESSION_ID             gridctl list [--status RUNNING]
     gridctl summaries [--since 2026-01-01]  gridctl watch [SESSION_ID] [--after-seq N]
+    gridctl sign ACTION --body FILE       (a signed REST body for curl)
 
 The wallet key comes from ORDERLY_GRID_WALLET_KEY or a keystore file (--keystore FILE or
 ORDERLY_GRID_KEYSTORE; password from ORDERLY_GRID_KEYSTORE_PASSWORD or a prompt), never from an
@@ -17,6 +18,7 @@ import argparse
 import asyncio
 import getpass
 import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -26,7 +28,7 @@ from typing import TextIO, TypeVar
 
 from google.protobuf.message import Message
 
-from orderly_grid import cli_history, cli_live, cli_render
+from orderly_grid import cli_history, cli_live, cli_render, cli_sign
 from orderly_grid.client import (
     DEFAULT_TARGET,
     DEFAULT_TIMEOUT_S,
@@ -128,8 +130,24 @@ def build_parser() -> argparse.ArgumentParser:
     stop = command("stop", "stop a session: cancel its orders")
     stop.add_argument("session_id")
     close = stop.add_mutually_exclusive_group()
-    close.add_argument("--close-position", dest="close_position", action="store_const", const=True)
-    close.add_argument("--keep-position", dest="close_position", action="store_const", const=False)
+    close.add_argument(
+        "--close-position",
+        dest="close_position",
+        action="store_const",
+        const=True,
+        help="also close the session's position with a reduce-only market order",
+    )
+    close.add_argument(
+        "--keep-position",
+        dest="close_position",
+        action="store_const",
+        const=False,
+        help="leave the position open on the account",
+    )
+    stop.epilog = (
+        "Default (neither flag): what the grid was started with: --keep-position, unless it was "
+        "started with --close-on-stop."
+    )
 
     status = command("status", "the full state of one session")
     status.add_argument("session_id")
@@ -150,6 +168,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     history.add_argument(
         "--plot", type=Path, help="write total PnL and price with the fills to FILE.png/.svg"
+    )
+
+    sign = command("sign", "sign a REST call: print its JSON body with user_auth (and the headers)")
+    sign.add_argument("action", metavar="ACTION", help=f"the RPC: {', '.join(cli_sign.SIGNED_ACTIONS)}")
+    sign.add_argument(
+        "--body", required=True, metavar="FILE", help="the JSON body without user_auth ('-': stdin)"
+    )
+    sign.epilog = (
+        "Example: gridctl sign StopGrid --body stop.json | "
+        "curl -s -X POST localhost:8001/api/grid/stop -H 'content-type: application/json' -d @-"
     )
 
     watch = command("watch", "live fills and PnL (all sessions, or one)")
@@ -250,7 +278,25 @@ async def run(args: argparse.Namespace, wallet: Wallet | None, out: TextIO, err:
     return EXIT_OK
 
 
+def _read_text(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
+    except OSError as exc:
+        raise ValueError(f"--body: cannot read {path} ({exc.strerror})") from None
+
+
+def restore_ctrl_c() -> None:
+    """Make Ctrl-C raise KeyboardInterrupt even when SIGINT was inherited as ignored.
+
+    A process started in the background by a non-interactive shell (`gridctl watch &` in a script,
+    a test suite launched with `&`) inherits SIGINT as SIG_IGN, and Python then installs no handler
+    of its own: `watch` could not be stopped with SIGINT at all."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    restore_ctrl_c()
     parser = build_parser()
     args = parser.parse_args(argv)  # exits with 2 on a usage error
     out, err = sys.stdout, sys.stderr
@@ -258,9 +304,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Prompt for a keystore password only when someone can answer.
         prompt = getpass.getpass if sys.stdin.isatty() else None
         wallet = None if args.command == "preview" else load_wallet(keystore=args.keystore, prompt=prompt)
+        if args.command == "sign":
+            assert wallet is not None
+            body = sys.stdin.read() if args.body == "-" else _read_text(args.body)
+            cli_sign.run_sign(wallet, args.domain, args.action, body, out, err)
+            return EXIT_OK
         return asyncio.run(run(args, wallet, out, err))
     except GridError as exc:
         err.write(cli_render.error_text(exc) + "\n")
+        if cli_render.is_unreachable(exc):
+            err.write(cli_render.how_to_start(args.target) + "\n")
         return EXIT_FAILED
     except (WalletError, MissingWalletError, ValueError) as exc:
         err.write(f"gridctl: {exc}\n")

@@ -108,6 +108,7 @@ class WatchView:
         self.totals: dict[str, deque[Decimal]] = {}  # each session's total PnL, for the sparkline
         self.status = "connecting"
         self.count = 0
+        self.venue = ""  # "simulator" or "orderly", from the sessions' own records
 
     def render(self) -> str:
         pnl_rows = [
@@ -124,7 +125,8 @@ class WatchView:
         ]
         return "\n".join(
             [
-                f"gridctl watch  {self.status}  {self.count} fills  (Ctrl-C to quit)",
+                f"gridctl watch  {self.status}  {render.count(self.count, 'fill')}  (Ctrl-C to quit)",
+                f"venue {render.venue(self.venue)}",
                 "",
                 render.table(
                     ("session", "realized", "unrealized", "fees", "total", "trips", "total PnL trend"),
@@ -169,6 +171,16 @@ async def watch(
             await queue.put(fill)
 
     pumping = asyncio.create_task(pump())
+    # The sessions show from the start, with their PnL, not only once each has its first fill.
+    following = await _sessions_to_follow(client, session_id)
+    await _refresh_pnl(client, view, following)
+    if not tty:
+        names = ", ".join(following) or "none yet"
+        err.write(
+            f"gridctl watch: following {render.count(len(following), 'running session')} ({names}) "
+            f"on venue {render.venue(view.venue)}\n"
+        )
+        err.flush()
     if tty:
         out.write(HIDE_CURSOR + CLEAR_SCREEN + view.render())
         out.flush()
@@ -205,11 +217,22 @@ async def watch(
     return view.count
 
 
+async def _sessions_to_follow(client: GridClient, session_id: str) -> list[str]:
+    """The one session asked for, else every running session of the signer."""
+    if session_id:
+        return [session_id]
+    with contextlib.suppress(GridError):
+        return [g.session_id async for g in client.iter_grids(status="RUNNING")]
+    return []
+
+
 async def _refresh_pnl(client: GridClient, view: WatchView, session_ids: Iterable[str]) -> None:
     for session_id in list(session_ids):
         with contextlib.suppress(GridError):
-            pnl = (await client.get_grid(session_id)).pnl
+            grid = await client.get_grid(session_id)
+            pnl = grid.pnl
             view.pnl[session_id] = pnl
+            view.venue = grid.venue or view.venue
             totals = view.totals.get(session_id)
             if totals is None:  # first sight: the trend so far, from the run's history
                 totals = view.totals[session_id] = deque(maxlen=SPARKLINE_WIDTH)

@@ -11,7 +11,7 @@ from typing import Any
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
-from orderly_grid.errors import GridError
+from orderly_grid.errors import ExchangeUnavailable, GridError, ServiceUnavailable
 from orderly_grid.params import enum_name
 from orderly_grid.v1 import grid_pb2, grid_service_pb2
 
@@ -80,6 +80,22 @@ def percent(text: str) -> str:
         return text or "-"
 
 
+def count(n: int, noun: str) -> str:
+    """ "1 session", "2 sessions"."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+VENUE_NOTES = {"simulator": "SIMULATED: the built-in exchange simulator, nothing is real"}
+
+
+def venue(name: str) -> str:
+    """Where trading happens, said so nobody mistakes the simulator for Orderly."""
+    if not name:
+        return "-"
+    note = VENUE_NOTES.get(name)
+    return f"{name} ({note})" if note else name
+
+
 def when(ms: int) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(ms / 1000)) if ms else "-"
 
@@ -134,6 +150,7 @@ def grid_text(grid: grid_pb2.Grid) -> str:
         f"   mark {grid.position.mark_price or '-'}",
         f"pnl       {pnl_line(grid.pnl)}",
         f"created   {when(grid.created_ms)}",
+        f"venue     {venue(grid.venue)}",
     ]
     if grid.stopped_ms:
         reason = enum_name("StopReason", grid.stop_reason)
@@ -145,12 +162,23 @@ def grid_text(grid: grid_pb2.Grid) -> str:
 
 
 def preview_text(preview: grid_service_pb2.PreviewGridResponse) -> str:
-    rows = [(str(o.cell_index), side(o.side), o.price, o.quantity) for o in preview.orders]
+    # Each order's own quantity (the margin of a cell divided by its own price): no single
+    # "quantity per cell" figure, which would be wrong for every order but the first.
+    rows = [
+        (
+            str(o.cell_index),
+            side(o.side),
+            o.price,
+            o.quantity,
+            money(str(Decimal(o.price) * Decimal(o.quantity))),
+        )
+        for o in preview.orders
+    ]
     return "\n".join(
         [
-            f"symbol             {preview.symbol}",
+            f"venue              {venue(preview.venue)}",
+            f"symbol             {preview.symbol}   mark {preview.mark_price or '-'}",
             f"lines              {', '.join(preview.lines)}",
-            f"quantity per cell  {preview.quantity_per_cell}",
             f"order notional     {money(preview.order_notional)}",
             f"required margin    {money(preview.required_margin)}",
             f"profit per grid    {money(preview.min_profit_per_grid)} .. {money(preview.max_profit_per_grid)}"
@@ -158,7 +186,7 @@ def preview_text(preview: grid_service_pb2.PreviewGridResponse) -> str:
             f"fee rate           {percent(preview.fee_rate)}",
             "",
             f"orders a start would place ({len(preview.orders)})",
-            table(("cell", "side", "price", "quantity"), rows),
+            table(("cell", "side", "price", "quantity", "notional"), rows),
         ]
     )
 
@@ -199,7 +227,7 @@ def summaries_text(response: grid_service_pb2.ListGridSummariesResponse) -> str:
         [
             table(("session", "symbol", "status", "orders", "trips", "realized", "total", "created"), rows),
             "",
-            f"{t.session_count} sessions ({t.active_session_count} active)   "
+            f"{count(t.session_count, 'session')} ({t.active_session_count} active)   "
             f"margin {money(t.total_margin)}   realized {money(t.realized)}   "
             f"unrealized {money(t.unrealized)}   total {money(t.total)}   "
             f"round trips {t.round_trips}",
@@ -233,6 +261,23 @@ def fills_table(fills: Iterable[grid_pb2.Fill]) -> str:
         for f in fills
     ]
     return table(("seq", "time", "symbol", "cell", "side", "price", "quantity", "fee", "round trip"), rows)
+
+
+def is_unreachable(error: GridError) -> bool:
+    """The service did not answer at all (nothing listens at the target), as opposed to a service
+    that answered it is shutting down or that its exchange is down."""
+    return (
+        isinstance(error, ServiceUnavailable)
+        and not isinstance(error, ExchangeUnavailable)
+        and error.reason == "UNAVAILABLE"
+    )
+
+
+def how_to_start(target: str) -> str:
+    return (
+        f"  no orderly-grid service answers at {target}. Start one from the repository folder with "
+        "`make run` (or `.venv/bin/orderly-grid serve`), or point --target / GRIDCTL_TARGET at yours."
+    )
 
 
 def error_text(error: GridError) -> str:

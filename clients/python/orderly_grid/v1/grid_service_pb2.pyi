@@ -400,7 +400,9 @@ class PreviewGridResponse(_message.Message):
     symbol: _builtins.str
     """The Orderly symbol the ticker maps to."""
     quantity_per_cell: _builtins.str
-    """Base quantity of each cell's order."""
+    """Deprecated: the FIRST order's base quantity only. Orders differ (the margin of each cell is
+    divided by its own entry price), so read each order's quantity in `orders`.
+    """
     order_notional: _builtins.str
     """Sum of the orders' notional (price * quantity)."""
     required_margin: _builtins.str

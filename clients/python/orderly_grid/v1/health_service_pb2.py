@@ -26,7 +26,7 @@ from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.api import httpbody_pb2 as google_dot_api_dot_httpbody__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$orderly_grid/v1/health_service.proto\x12\x0forderly_grid.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x19google/api/httpbody.proto\"\x14\n\x12GetLivenessRequest\"n\n\x13GetLivenessResponse\x12\x0f\n\x07service\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x0e\n\x06status\x18\x03 \x01(\t\x12\x12\n\nstarted_ms\x18\x04 \x01(\x03\x12\x11\n\tuptime_ms\x18\x05 \x01(\x03\"\x15\n\x13GetReadinessRequest\"O\n\x0f\x44\x65pendencyCheck\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\n\n\x02ok\x18\x02 \x01(\x08\x12\x0e\n\x06\x64\x65tail\x18\x03 \x01(\t\x12\x12\n\nlatency_ms\x18\x04 \x01(\x03\"W\n\x14GetReadinessResponse\x12\r\n\x05ready\x18\x01 \x01(\x08\x12\x30\n\x06\x63hecks\x18\x02 \x03(\x0b\x32 .orderly_grid.v1.DependencyCheck\"\x13\n\x11GetMetricsRequest2\xcd\x02\n\rHealthService\x12n\n\x0bGetLiveness\x12#.orderly_grid.v1.GetLivenessRequest\x1a$.orderly_grid.v1.GetLivenessResponse\"\x14\x82\xd3\xe4\x93\x02\x0e\x12\x07/healthZ\x03\x12\x01/\x12r\n\x0cGetReadiness\x12$.orderly_grid.v1.GetReadinessRequest\x1a%.orderly_grid.v1.GetReadinessResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/health/ready\x12X\n\nGetMetrics\x12\".orderly_grid.v1.GetMetricsRequest\x1a\x14.google.api.HttpBody\"\x10\x82\xd3\xe4\x93\x02\n\x12\x08/metricsb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$orderly_grid/v1/health_service.proto\x12\x0forderly_grid.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x19google/api/httpbody.proto\"\x14\n\x12GetLivenessRequest\"n\n\x13GetLivenessResponse\x12\x0f\n\x07service\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x0e\n\x06status\x18\x03 \x01(\t\x12\x12\n\nstarted_ms\x18\x04 \x01(\x03\x12\x11\n\tuptime_ms\x18\x05 \x01(\x03\"\x15\n\x13GetReadinessRequest\"O\n\x0f\x44\x65pendencyCheck\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\n\n\x02ok\x18\x02 \x01(\x08\x12\x0e\n\x06\x64\x65tail\x18\x03 \x01(\t\x12\x12\n\nlatency_ms\x18\x04 \x01(\x03\"f\n\x14GetReadinessResponse\x12\r\n\x05ready\x18\x01 \x01(\x08\x12\x30\n\x06\x63hecks\x18\x02 \x03(\x0b\x32 .orderly_grid.v1.DependencyCheck\x12\r\n\x05venue\x18\x03 \x01(\t\"\x13\n\x11GetMetricsRequest2\xcd\x02\n\rHealthService\x12n\n\x0bGetLiveness\x12#.orderly_grid.v1.GetLivenessRequest\x1a$.orderly_grid.v1.GetLivenessResponse\"\x14\x82\xd3\xe4\x93\x02\x0e\x12\x07/healthZ\x03\x12\x01/\x12r\n\x0cGetReadiness\x12$.orderly_grid.v1.GetReadinessRequest\x1a%.orderly_grid.v1.GetReadinessResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/health/ready\x12X\n\nGetMetrics\x12\".orderly_grid.v1.GetMetricsRequest\x1a\x14.google.api.HttpBody\"\x10\x82\xd3\xe4\x93\x02\n\x12\x08/metricsb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -48,9 +48,9 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_DEPENDENCYCHECK']._serialized_start=271
   _globals['_DEPENDENCYCHECK']._serialized_end=350
   _globals['_GETREADINESSRESPONSE']._serialized_start=352
-  _globals['_GETREADINESSRESPONSE']._serialized_end=439
-  _globals['_GETMETRICSREQUEST']._serialized_start=441
-  _globals['_GETMETRICSREQUEST']._serialized_end=460
-  _globals['_HEALTHSERVICE']._serialized_start=463
-  _globals['_HEALTHSERVICE']._serialized_end=796
+  _globals['_GETREADINESSRESPONSE']._serialized_end=454
+  _globals['_GETMETRICSREQUEST']._serialized_start=456
+  _globals['_GETMETRICSREQUEST']._serialized_end=475
+  _globals['_HEALTHSERVICE']._serialized_start=478
+  _globals['_HEALTHSERVICE']._serialized_end=811
 # @@protoc_insertion_point(module_scope)

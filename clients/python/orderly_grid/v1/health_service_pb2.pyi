@@ -119,8 +119,13 @@ class GetReadinessResponse(_message.Message):
 
     READY_FIELD_NUMBER: _builtins.int
     CHECKS_FIELD_NUMBER: _builtins.int
+    VENUE_FIELD_NUMBER: _builtins.int
     ready: _builtins.bool
     """True when every check is ok."""
+    venue: _builtins.str
+    """Where this server trades: "simulator" (the built-in simulated exchange: nothing is real) or
+    "orderly".
+    """
     @_builtins.property
     def checks(self) -> _containers.RepeatedCompositeFieldContainer[Global___DependencyCheck]: ...
     def __init__(
@@ -128,10 +133,11 @@ class GetReadinessResponse(_message.Message):
         *,
         ready: _builtins.bool = ...,
         checks: _abc.Iterable[Global___DependencyCheck] | None = ...,
+        venue: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["checks", b"checks", "ready", b"ready"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["checks", b"checks", "ready", b"ready", "venue", b"venue"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -444,7 +444,8 @@ export type PreviewGridResponse = Message<"orderly_grid.v1.PreviewGridResponse">
   orders: PlannedOrder[];
 
   /**
-   * Base quantity of each cell's order.
+   * Deprecated: the FIRST order's base quantity only. Orders differ (the margin of each cell is
+   * divided by its own entry price), so read each order's quantity in `orders`.
    *
    * @generated from field: string quantity_per_cell = 4;
    */
