@@ -9,8 +9,11 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
+import aiohttp
 import grpc
+from google.protobuf import json_format
 from orderly_grid import session_keys as sk
+from orderly_grid.client import GridClient
 from orderly_grid.v1 import grid_service_pb2 as pb
 
 from server.settings import Settings
@@ -240,3 +243,55 @@ async def test_forged_keys_and_authorizations_are_refused(sim: RunningSimulator,
         create.user_auth.user_id = key.user_id
         code, error = await rpc_error(server.stub.CreateSessionKey(create))
         assert (code, error.reason) == (grpc.StatusCode.UNAUTHENTICATED, "INVALID_SIGNATURE")
+
+
+async def test_the_sdk_creates_a_key_once_and_replaces_a_revoked_one(
+    sim: RunningSimulator, tmp_path: Path
+) -> None:
+    async with running_app(sim, tmp_path) as server:
+        await server.stub.StartGrid(signed("StartGrid", start_request()))
+        async with GridClient(server.app.grpc_target, wallet=USER_KEY, session_key="auto") as client:
+            assert (await client.get_grid(SESSION_ID)).session_id == SESSION_ID
+            first = client.session_key
+            assert first is not None
+            assert (await client.get_grid(SESSION_ID)).session_id == SESSION_ID
+            assert client.session_key is first  # no second wallet signature for a read
+            assert await client.revoke_session_key() == 1
+            await server.stub.RevokeSessionKey(
+                signed("RevokeSessionKey", pb.RevokeSessionKeyRequest(all=True))
+            )
+            client.session_key = first  # as if revoked elsewhere: the client still holds it
+            assert (await client.get_grid(SESSION_ID)).session_id == SESSION_ID
+            assert client.session_key is not None
+            assert client.session_key.key_id != first.key_id
+
+
+async def test_rest_creates_a_key_and_reads_with_it(sim: RunningSimulator, tmp_path: Path) -> None:
+    async with running_app(sim, tmp_path, with_rest=True) as server:
+        await server.stub.StartGrid(signed("StartGrid", start_request()))
+        timestamp_ms = now_ms()
+        key = sk.SessionKey.generate("", ("read",), sk.effective_expiry_ms(0, timestamp_ms))
+        create = pb.CreateSessionKeyRequest(public_key=key.public_key_hex, scopes=["read"])
+        auth = sk.authorize_session_key(USER_KEY, DOMAIN, create, timestamp_ms=timestamp_ms)
+        key = replace(key, user_id=auth.user_id)
+        body = json_format.MessageToDict(create, preserving_proto_field_name=True)
+        async with aiohttp.ClientSession() as http:
+            async with http.post(f"{server.app.rest_url}/api/grid/session-keys", json=body) as response:
+                answer = await response.json()
+                assert response.status == 200, answer
+                assert answer["data"]["session_key"]["key_id"] == key.key_id
+            block = get_request(key).user_auth
+            params = {
+                "user_auth.user_id": block.user_id,
+                "user_auth.signature": block.signature,
+                "user_auth.timestamp": str(block.timestamp),
+                "user_auth.nonce": block.nonce,
+                "user_auth.session_key_id": block.session_key_id,
+            }
+            url = f"{server.app.rest_url}/api/grid/status/{SESSION_ID}"
+            async with http.get(url, params=params) as response:
+                assert response.status == 200, await response.text()
+                assert (await response.json())["data"]["grid"]["session_id"] == SESSION_ID
+            async with http.get(url, params=params) as response:  # replayed
+                assert response.status == 401
+                assert (await response.json())["error_code"] == "NONCE_REPLAYED"
