@@ -260,14 +260,7 @@ class AuthVerifier:
                 "is earlier than this server's start; sign again with the current time",
                 ErrorReason.SIGNATURE_EXPIRED,
             )
-        text = build_auth_message(
-            self._domain,
-            action,
-            block.user_id,
-            canonical_params_digest(request),
-            block.timestamp_ms,
-            block.nonce,
-        )
+        text = self._auth_text(action, request, block)
         user_id = block.user_id.lower()
         await self._session_keys.verify_call(
             action,
@@ -279,6 +272,13 @@ class AuthVerifier:
             block.timestamp_ms + self._window_ms + 1,
         )
         return AuthenticatedUser(user_id, "session_key")
+
+    def _auth_text(self, action: str, request: Message, block: AuthBlock) -> str:
+        """The seven-line text a wallet (or a session key) signs for this request."""
+        digest = canonical_params_digest(request)
+        return build_auth_message(
+            self._domain, action, block.user_id, digest, block.timestamp_ms, block.nonce
+        )
 
     def _check_signature(self, action: str, request: Message, block: AuthBlock) -> AuthVia:
         if action == CREATE_SESSION_KEY:  # the wallet signed EIP-712 typed data, not the text
@@ -298,14 +298,7 @@ class AuthVerifier:
                 "(see the README)",
                 ErrorReason.INVALID_SIGNATURE,
             )
-        text = build_auth_message(
-            self._domain,
-            action,
-            block.user_id,
-            canonical_params_digest(request),
-            block.timestamp_ms,
-            block.nonce,
-        )
+        text = self._auth_text(action, request, block)
         expected = block.user_id.lower()
         if recover_signer(text, block.signature) == expected:
             return "signature"
