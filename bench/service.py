@@ -21,8 +21,9 @@ counter orders rest instead of being cancelled as takers.
 - fill -> counter: an observer holds its own private connection to every user's venue account and
   sees every execution report; latency = (counter order's NEW report) - (the fill's report), both
   as the observer received them.
-- GetGrid req/s vs echo: the same concurrency against GetGrid and against a grpc.aio server whose
-  only method echoes its request bytes, in the same run.
+- GetGrid req/s vs echo: the same concurrency against GetGrid (signed by the wallet, then by a
+  session key the wallet authorized once) and against a grpc.aio server whose only method echoes
+  its request bytes, in the same run; req/s and p99 latency of each.
 - REST vs gRPC: sequential GetGrid over gRPC and GET /api/grid/status over the shim, p50.
 - WatchFills delivery: N subscribers on one session; from the observer's fill report to each
   subscriber's Fill message.
@@ -53,7 +54,7 @@ import aiohttp  # noqa: E402
 import grpc  # noqa: E402
 from eth_account import Account  # noqa: E402
 from google.protobuf.message import Message  # noqa: E402
-from orderly_grid import signing  # noqa: E402
+from orderly_grid import session_keys, signing  # noqa: E402
 from orderly_grid.v1 import grid_pb2, grid_service_pb2, grid_service_pb2_grpc  # noqa: E402
 
 from engine import (  # noqa: E402
@@ -282,12 +283,26 @@ async def fill_to_counter(
     return latencies
 
 
+async def create_session_key(
+    stub: grid_service_pb2_grpc.GridServiceAsyncStub, i: int
+) -> session_keys.SessionKey:
+    """A read-scope session key for wallet i: the wallet's one EIP-712 signature."""
+    now = time.time_ns() // 1_000_000
+    key = session_keys.SessionKey.generate(user(i), ("read",), now + session_keys.DEFAULT_TTL_MS)
+    message = grid_service_pb2.CreateSessionKeyRequest(public_key=key.public_key_hex, scopes=["read"])
+    session_keys.authorize_session_key(wallet_key(i), signing.DEFAULT_DOMAIN, message, timestamp_ms=now)
+    created = await stub.CreateSessionKey(message)
+    assert created.session_key.key_id == key.key_id
+    return key
+
+
 async def throughput(
     call: Callable[[Any], Awaitable[Any]], requests: list[Any], concurrency: int, seconds: float
-) -> float:
+) -> tuple[float, float]:
     """Calls per second over `seconds`, or until the pre-signed `requests` run out (each signed
-    request is good once: its nonce is consumed)."""
+    request is good once: its nonce is consumed), and the p99 latency of a call in ms."""
     count = 0
+    latencies: list[float] = []
     pending = iter(requests)
     deadline = time.monotonic() + seconds
 
@@ -296,12 +311,14 @@ async def throughput(
         for message in pending:
             if time.monotonic() >= deadline:
                 return
+            sent = time.perf_counter()
             await call(message)
+            latencies.append((time.perf_counter() - sent) * 1000)
             count += 1
 
     started = time.monotonic()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return count / (time.monotonic() - started)
+    return count / (time.monotonic() - started), pct(latencies, 0.99)
 
 
 async def echo_server() -> tuple[grpc.aio.Server, int]:
@@ -435,20 +452,53 @@ async def main(args: argparse.Namespace) -> None:
                     return signed("GetGrid", grid_service_pb2.GetGridRequest(session_id=eth.session_id), 0)
 
                 gets = [get_request() for _ in range(args.presigned)]
-                getgrid_rps = await throughput(stub.GetGrid, gets, args.concurrency, args.seconds)
+                getgrid_rps, getgrid_p99 = await throughput(
+                    stub.GetGrid, gets, args.concurrency, args.seconds
+                )
+                # The same reads signed by a session key the wallet authorized once (issue 16).
+                key = await create_session_key(stub, 0)
+
+                def session_get() -> Any:
+                    message = grid_service_pb2.GetGridRequest(session_id=eth.session_id)
+                    session_keys.sign_with_session_key(
+                        key,
+                        signing.DEFAULT_DOMAIN,
+                        "GetGrid",
+                        message,
+                        timestamp_ms=time.time_ns() // 1_000_000,
+                    )
+                    return message
+
+                session_gets = [session_get() for _ in range(args.presigned)]
+                session_rps, session_p99 = await throughput(
+                    stub.GetGrid, session_gets, args.concurrency, args.seconds
+                )
                 echo, echo_port = await echo_server()
                 async with grpc.aio.insecure_channel(f"127.0.0.1:{echo_port}") as echo_channel:
                     echo_call = echo_channel.unary_unary("/bench.Echo/Echo")
                     payloads = [get.SerializeToString() for get in gets]
-                    echo_rps = await throughput(echo_call, payloads, args.concurrency, args.seconds)
+                    echo_rps, echo_p99 = await throughput(echo_call, payloads, args.concurrency, args.seconds)
                 await echo.stop(None)
+                concurrency = f"concurrency {args.concurrency}"
                 rows.append(
-                    (f"GetGrid req/s over gRPC (concurrency {args.concurrency})", f"{getgrid_rps:,.0f}")
+                    (
+                        f"GetGrid, wallet signature: req/s, p99 ({concurrency})",
+                        f"{getgrid_rps:,.0f}, {getgrid_p99:.2f} ms",
+                    )
                 )
                 rows.append(
-                    (f"bare grpc.aio echo req/s (concurrency {args.concurrency})", f"{echo_rps:,.0f}")
+                    (
+                        f"GetGrid, session key: req/s, p99 ({concurrency})",
+                        f"{session_rps:,.0f}, {session_p99:.2f} ms",
+                    )
                 )
-                rows.append(("GetGrid / echo throughput ratio", f"{getgrid_rps / echo_rps:.2f}"))
+                rows.append(
+                    (f"bare grpc.aio echo: req/s, p99 ({concurrency})", f"{echo_rps:,.0f}, {echo_p99:.2f} ms")
+                )
+                rows.append(
+                    ("GetGrid / echo throughput ratio, wallet signature", f"{getgrid_rps / echo_rps:.2f}")
+                )
+                rows.append(("GetGrid / echo throughput ratio, session key", f"{session_rps / echo_rps:.2f}"))
 
                 grpc_ms: list[float] = []
                 rest_ms: list[float] = []

@@ -211,6 +211,8 @@ class Application:
             trusted_proxies=settings.trusted_proxies,
             proxy_token=self._proxy_token,
             max_streams_per_user=settings.max_streams_per_user,
+            chain_id=settings.auth_chain_id,
+            session_key_cache_ms=settings.session_key_cache_ms,
         )
         if settings.exchange_connect_timeout_ms is not None:
             config = replace(config, connect_timeout_ms=settings.exchange_connect_timeout_ms)
@@ -326,6 +328,8 @@ class Application:
         if self.service is not None:
             await self.service.close()
             self.service = None
+        if self.auth is not None:  # the session-key nonces still pending, before the store closes
+            await self.auth.close()
         if self.exchange is not None:
             await self.exchange.close()
             self.exchange = None

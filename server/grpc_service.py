@@ -22,10 +22,12 @@ from orderly_grid.v1 import grid_service_pb2 as pb
 from orderly_grid.v1 import grid_service_pb2_grpc as pb_grpc
 
 from server import grpc_convert as convert
-from server.api.errors import DomainError
+from server.api.errors import DomainError, ErrorReason
 from server.auth import AuthComponents, listing_user_filter
+from server.auth.session_keys import KEY_ID, SessionKeyRegistry
 from server.service.fill_stream import ReplayComplete
 from server.service.grid_service import GridService
+from server.store.key_records import SessionKeyRecord
 
 Context: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"
 ExchangeGate = Callable[[], None]
@@ -155,3 +157,40 @@ class GridServicer(pb_grpc.GridServiceServicer):
             user, request.account_id, request.orderly_key, request.orderly_secret
         )
         return pb.RegisterAccountResponse(account=convert.account(view))
+
+    async def CreateSessionKey(
+        self, request: pb.CreateSessionKeyRequest, context: Context
+    ) -> pb.CreateSessionKeyResponse:
+        """Store the ed25519 key the wallet authorized (its EIP-712 signature, checked by the gate)."""
+        user_id = await self._authenticate("CreateSessionKey", request, context)
+        record = await self._session_keys().create(user_id, request)
+        return pb.CreateSessionKeyResponse(session_key=session_key_message(record))
+
+    async def RevokeSessionKey(
+        self, request: pb.RevokeSessionKeyRequest, context: Context
+    ) -> pb.RevokeSessionKeyResponse:
+        """Revoke one of the signer's keys, or all of them; this process refuses them at once."""
+        user_id = await self._authenticate("RevokeSessionKey", request, context)
+        if bool(request.key_id) == request.all:
+            raise DomainError.invalid_field("key_id", "give exactly one of key_id and all=true")
+        if request.key_id and not KEY_ID.fullmatch(request.key_id):
+            raise DomainError.invalid_field("key_id", "must be sk_ followed by 32 lower-case hex digits")
+        revoked = await self._session_keys().revoke(user_id, request.key_id or None)
+        return pb.RevokeSessionKeyResponse(revoked=revoked)
+
+    def _session_keys(self) -> SessionKeyRegistry:
+        if self._auth.session_keys is None:
+            raise DomainError(ErrorReason.PERMISSION_DENIED, "session keys are not enabled on this server")
+        return self._auth.session_keys
+
+
+def session_key_message(record: SessionKeyRecord) -> pb.SessionKey:
+    return pb.SessionKey(
+        key_id=record.key_id,
+        user_id=record.user_id,
+        public_key=record.public_key,
+        scopes=list(record.scopes),
+        created_ms=record.created_at_ms,
+        expires_at_ms=record.expires_at_ms,
+        revoked_ms=record.revoked_at_ms,
+    )

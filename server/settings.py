@@ -74,6 +74,11 @@ class Settings:
     # The `Domain:` line of every signed request (GRID_AUTH_DOMAIN): a signature for one deployment
     # does not verify on another that uses a different domain.
     auth_domain: str = "orderly-grid"
+    # Session keys (server.auth.session_keys): the EIP-712 chain id of their authorizations
+    # (GRID_AUTH_CHAIN_ID) and how long a process trusts a key it read from the store before reading
+    # it again (GRID_SESSION_KEY_CACHE_MS): the bound on another instance's revocation reaching it.
+    auth_chain_id: int = 1
+    session_key_cache_ms: int = 5_000
     # The venue being slow or down never stops the service (server.service.venue_connector): it
     # serves, reports the exchange not ready, and retries connecting with capped exponential backoff
     # and jitter. Start-up waits at most `exchange_start_wait_ms` for the exchange before it reports
@@ -158,6 +163,12 @@ class Settings:
             operator_token=env.get("GRID_OPERATOR_TOKEN"),
             master_key=env.get("GRID_MASTER_KEY"),
             auth_domain=_parsed(env, "GRID_AUTH_DOMAIN", _auth_domain, "orderly-grid"),
+            auth_chain_id=_parsed(
+                env, "GRID_AUTH_CHAIN_ID", lambda text: _bounded_int(text, 1, 2**53, "chain id"), 1
+            ),
+            session_key_cache_ms=_parsed(
+                env, "GRID_SESSION_KEY_CACHE_MS", lambda text: _bounded_int(text, 0, 60_000, "ms"), 5_000
+            ),
             exchange_start_wait_ms=_parsed(
                 env, "GRID_EXCHANGE_START_WAIT_MS", _duration_ms, DEFAULT_EXCHANGE_START_WAIT_MS
             ),

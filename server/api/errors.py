@@ -57,6 +57,12 @@ class ErrorReason(StrEnum):
     SIGNATURE_EXPIRED = "SIGNATURE_EXPIRED"
     # user_auth.nonce was used before.
     NONCE_REPLAYED = "NONCE_REPLAYED"
+    # user_auth.session_key_id names no session key of user_id (unknown, or another wallet's).
+    SESSION_KEY_INVALID = "SESSION_KEY_INVALID"
+    # The session key's expiry has passed: authorize a new one with the wallet (CreateSessionKey).
+    SESSION_KEY_EXPIRED = "SESSION_KEY_EXPIRED"
+    # The wallet revoked the session key (RevokeSessionKey).
+    SESSION_KEY_REVOKED = "SESSION_KEY_REVOKED"
     # The signer is not the owner of the session or data asked for.
     PERMISSION_DENIED = "PERMISSION_DENIED"
     # The exchange (REST or WebSocket) cannot be reached or keeps failing.
@@ -88,6 +94,9 @@ REASON_CODES: Mapping[ErrorReason, grpc.StatusCode] = MappingProxyType(
         ErrorReason.INVALID_SIGNATURE: grpc.StatusCode.UNAUTHENTICATED,
         ErrorReason.SIGNATURE_EXPIRED: grpc.StatusCode.UNAUTHENTICATED,
         ErrorReason.NONCE_REPLAYED: grpc.StatusCode.UNAUTHENTICATED,
+        ErrorReason.SESSION_KEY_INVALID: grpc.StatusCode.UNAUTHENTICATED,
+        ErrorReason.SESSION_KEY_EXPIRED: grpc.StatusCode.UNAUTHENTICATED,
+        ErrorReason.SESSION_KEY_REVOKED: grpc.StatusCode.UNAUTHENTICATED,
         ErrorReason.PERMISSION_DENIED: grpc.StatusCode.PERMISSION_DENIED,
         ErrorReason.EXCHANGE_UNAVAILABLE: grpc.StatusCode.UNAVAILABLE,
         ErrorReason.STORE_UNAVAILABLE: grpc.StatusCode.UNAVAILABLE,

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 import grpc
 from google.protobuf.message import Message
+from orderly_grid.session_keys import DEFAULT_CHAIN_ID
 from orderly_grid.signing import DEFAULT_DOMAIN
 
 from server.api.errors import DomainError, ErrorReason
@@ -31,6 +32,8 @@ from server.auth.rate_limits import (
     RateLimitStore,
 )
 from server.auth.secrets import SecretBox
+from server.auth.session_keys import DEFAULT_CACHE_MS, SessionKeyRegistry, SessionKeyStore
+from server.auth.session_nonces import NonceBatchStore, SessionNonceLedger
 from server.auth.stream_limits import DEFAULT_MAX_STREAMS_PER_USER, StreamLimiter
 from server.auth.verifier import DEFAULT_WINDOW_MS, AuthenticatedUser, AuthVerifier, NonceStore
 
@@ -47,7 +50,7 @@ class CallContext(Protocol):
     def invocation_metadata(self) -> Iterable[Any] | None: ...
 
 
-class AuthStore(NonceStore, RateLimitStore, AccountStore, Protocol):
+class AuthStore(NonceStore, RateLimitStore, AccountStore, SessionKeyStore, NonceBatchStore, Protocol):
     pass
 
 
@@ -110,6 +113,12 @@ class AuthComponents:
     gate: AuthGate
     accounts: AccountRegistry
     streams: StreamLimiter = field(default_factory=StreamLimiter)
+    session_keys: SessionKeyRegistry | None = None
+
+    async def close(self) -> None:
+        """Write the session-key nonces still pending (server.auth.session_nonces)."""
+        if self.session_keys is not None:
+            await self.session_keys.close()
 
 
 def build_auth(
@@ -125,12 +134,18 @@ def build_auth(
     trusted_proxies: Iterable[str] = DEFAULT_TRUSTED_PROXIES,
     proxy_token: str | None = None,
     max_streams_per_user: int = DEFAULT_MAX_STREAMS_PER_USER,
+    chain_id: int = DEFAULT_CHAIN_ID,
+    session_key_cache_ms: int = DEFAULT_CACHE_MS,
 ) -> AuthComponents:
     """The gate, the stream cap and the account registry from configuration: GRID_LEGACY_AUTH
     (`legacy_enabled`), GRID_OPERATOR_TOKEN, GRID_MASTER_KEY (unset: RegisterAccount is refused),
     GRID_TRUSTED_PROXIES, GRID_MAX_STREAMS_PER_USER; `proxy_token` is the secret of this process's
     REST shim. A malformed master key raises SecretBoxError naming the variable, so the server
-    fails at start-up, not per request."""
+    fails at start-up, not per request. `chain_id` is the EIP-712 chain id of session-key
+    authorizations (GRID_AUTH_CHAIN_ID); `session_key_cache_ms` bounds how long another instance's
+    revocation takes to reach this one."""
+    ledger = SessionNonceLedger(store, clock_ms=clock_ms)
+    session_keys = SessionKeyRegistry(store, ledger, clock_ms=clock_ms, cache_ms=session_key_cache_ms)
     verifier = AuthVerifier(
         store,
         clock_ms=clock_ms,
@@ -138,8 +153,10 @@ def build_auth(
         window_ms=window_ms,
         legacy_enabled=legacy_enabled,
         operator_token=operator_token,
+        session_keys=session_keys,
+        chain_id=chain_id,
     )
     limiter = RateLimiter(store, clock_ms=clock_ms, policy=policy)
     registry = AccountRegistry(store, SecretBox.from_setting(master_key), clock_ms=clock_ms)
     gate = AuthGate(verifier, limiter, trusted_proxies=trusted_proxies, proxy_token=proxy_token)
-    return AuthComponents(gate, registry, StreamLimiter(max_streams_per_user))
+    return AuthComponents(gate, registry, StreamLimiter(max_streams_per_user), session_keys)

@@ -42,7 +42,7 @@ __all__ = [
 ]
 
 MINUTE_MS = 60_000
-MUTATING_ACTIONS = ("StartGrid", "StopGrid", "RegisterAccount")
+MUTATING_ACTIONS = ("StartGrid", "StopGrid", "RegisterAccount", "CreateSessionKey", "RevokeSessionKey")
 PREVIEW_ACTION = "PreviewGrid"
 # No proxy is trusted by default: the REST shim of this process proves itself with a secret
 # (server.api.forwarding); a shim run as its own process must be listed in GRID_TRUSTED_PROXIES.

@@ -25,6 +25,7 @@ from typing import Literal, Protocol
 from eth_account import Account
 from eth_account.messages import encode_defunct
 from google.protobuf.message import Message
+from orderly_grid.session_keys import DEFAULT_CHAIN_ID, recover_authorizer
 from orderly_grid.signing import (
     AUTH_FIELD,
     DEFAULT_DOMAIN,
@@ -36,6 +37,7 @@ from orderly_grid.signing import (
 
 from server.api.errors import DomainError, ErrorReason
 from server.auth.operator import bearer_token, operator_token_matches
+from server.auth.session_keys import KEY_ID, SessionKeyRegistry, authorization_of
 from server.logs import get_logger
 from server.recursion_guard import restore_recursion_limit
 from server.store.errors import StoreUnavailable
@@ -48,15 +50,19 @@ METADATA_KEYS = {
     "signature": "x-user-signature",
     "timestamp": "x-user-timestamp",
     "nonce": "x-user-nonce",
+    "session_key_id": "x-user-session-key-id",
 }
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 _SIGNATURE = re.compile(r"0x[0-9a-fA-F]{130}")
+_ED25519_SIGNATURE = re.compile(r"0x[0-9a-fA-F]{128}")
 _NONCE = re.compile(r"[A-Za-z0-9_-]{8,64}")
 _DIGITS = re.compile(r"[0-9]{1,19}")
 MAX_TIMESTAMP_MS = 2**63 - 1
 
 Metadata = Iterable[tuple[str, str | bytes]]
-AuthVia = Literal["signature", "legacy", "operator"]
+AuthVia = Literal["signature", "legacy", "operator", "session_key"]
+# The call whose wallet signature is EIP-712 typed data (the key's authorization), not the text.
+CREATE_SESSION_KEY = "CreateSessionKey"
 
 _log = get_logger(__name__)
 
@@ -85,6 +91,7 @@ class AuthBlock:
     signature: str
     timestamp_ms: int
     nonce: str
+    session_key_id: str = ""  # set: `signature` is that session key's ed25519 signature
 
 
 def _unauthenticated(field: str, rule: str) -> DomainError:
@@ -98,11 +105,11 @@ def _metadata_value(metadata: Metadata | None, key: str) -> str | None:
     return None
 
 
-def _raw_block(request: Message, metadata: Metadata | None) -> tuple[str, str, int | str, str]:
+def _raw_block(request: Message, metadata: Metadata | None) -> tuple[str, str, int | str, str, str]:
     fields = request.DESCRIPTOR.fields_by_name
     if AUTH_FIELD in fields and request.HasField(AUTH_FIELD):
         auth = getattr(request, AUTH_FIELD)
-        return auth.user_id, auth.signature, auth.timestamp, auth.nonce
+        return auth.user_id, auth.signature, auth.timestamp, auth.nonce, auth.session_key_id
     values = {name: _metadata_value(metadata, key) for name, key in METADATA_KEYS.items()}
     if all(value is None for value in values.values()):
         raise DomainError(
@@ -114,22 +121,30 @@ def _raw_block(request: Message, metadata: Metadata | None) -> tuple[str, str, i
         values["signature"] or "",
         values["timestamp"] or "",
         values["nonce"] or "",
+        values["session_key_id"] or "",
     )
 
 
 def parse_auth_block(request: Message, metadata: Metadata | None = None) -> AuthBlock:
     """The request's auth block checked for form only (no signature check): UNAUTHENTICATED naming
     the first missing or malformed field."""
-    user_id, signature, timestamp, nonce = _raw_block(request, metadata)
+    user_id, signature, timestamp, nonce, session_key_id = _raw_block(request, metadata)
     if not user_id:
         raise _unauthenticated("user_id", "is required (the wallet address the request acts for)")
     if not _ADDRESS.fullmatch(user_id):
         raise _unauthenticated("user_id", "must be an EVM address: 0x followed by 40 hex digits")
     if not signature:
         raise _unauthenticated("signature", "is required")
-    if not _SIGNATURE.fullmatch(signature):
+    if session_key_id:
+        if not KEY_ID.fullmatch(session_key_id):
+            raise _unauthenticated("session_key_id", "must be sk_ followed by 32 lower-case hex digits")
+        if not _ED25519_SIGNATURE.fullmatch(signature):
+            raise _unauthenticated(
+                "signature", "must be 0x followed by 128 hex digits (a 64-byte ed25519 signature)"
+            )
+    elif not _SIGNATURE.fullmatch(signature):
         raise _unauthenticated("signature", "must be 0x followed by 130 hex digits (65 bytes)")
-    problem = signature_form_problem(signature)
+    problem = None if session_key_id else signature_form_problem(signature)
     if problem is not None:  # the other spellings of a valid signature (EIP-155 v, high s)
         raise _unauthenticated("signature", problem)
     if isinstance(timestamp, str):
@@ -142,7 +157,7 @@ def parse_auth_block(request: Message, metadata: Metadata | None = None) -> Auth
         raise _unauthenticated("nonce", "is required (a single-use token)")
     if not _NONCE.fullmatch(nonce):
         raise _unauthenticated("nonce", "must be 8 to 64 characters of A-Z, a-z, 0-9, '_' or '-'")
-    return AuthBlock(user_id, signature, timestamp, nonce)
+    return AuthBlock(user_id, signature, timestamp, nonce, session_key_id)
 
 
 def recover_signer(text: str, signature: str) -> str | None:
@@ -164,6 +179,8 @@ class AuthVerifier:
         window_ms: int = DEFAULT_WINDOW_MS,
         legacy_enabled: bool = False,
         operator_token: str | None = None,
+        session_keys: SessionKeyRegistry | None = None,
+        chain_id: int = DEFAULT_CHAIN_ID,
     ) -> None:
         if window_ms <= 0:
             raise ValueError("window_ms must be positive")
@@ -173,6 +190,8 @@ class AuthVerifier:
         self._window_ms = window_ms
         self._legacy_enabled = legacy_enabled
         self._operator_token = operator_token or None
+        self._session_keys = session_keys
+        self._chain_id = chain_id
 
     @property
     def domain(self) -> str:
@@ -210,6 +229,8 @@ class AuthVerifier:
                 f"+-{self._window_ms // 1000} s (sign again with the current time)",
                 ErrorReason.SIGNATURE_EXPIRED,
             )
+        if block.session_key_id:
+            return await self._verify_session_key(action, request, block)
         via = self._check_signature(action, request, block)
         user_id = block.user_id.lower()
         try:
@@ -226,15 +247,58 @@ class AuthVerifier:
             )
         return AuthenticatedUser(user_id, via)
 
-    def _check_signature(self, action: str, request: Message, block: AuthBlock) -> AuthVia:
-        text = build_auth_message(
-            self._domain,
+    async def _verify_session_key(self, action: str, request: Message, block: AuthBlock) -> AuthenticatedUser:
+        """A call signed by a session key (server.auth.session_keys): no wallet recovery and, for
+        reads, no store write; the nonce is refused in memory and persisted in batches."""
+        if self._session_keys is None:
+            raise _unauthenticated("session_key_id", "session keys are not enabled on this server")
+        if block.timestamp_ms < self._session_keys.ledger.not_before_ms:
+            # The nonces an earlier process accepted may not all have been written before it
+            # stopped; refusing what was signed before this one started rules out their replay.
+            raise DomainError.invalid_field(
+                "user_auth.timestamp",
+                "is earlier than this server's start; sign again with the current time",
+                ErrorReason.SIGNATURE_EXPIRED,
+            )
+        text = self._auth_text(action, request, block)
+        user_id = block.user_id.lower()
+        await self._session_keys.verify_call(
             action,
-            block.user_id,
-            canonical_params_digest(request),
-            block.timestamp_ms,
+            user_id,
+            block.session_key_id,
+            text,
+            block.signature,
             block.nonce,
+            block.timestamp_ms + self._window_ms + 1,
         )
+        return AuthenticatedUser(user_id, "session_key")
+
+    def _auth_text(self, action: str, request: Message, block: AuthBlock) -> str:
+        """The seven-line text a wallet (or a session key) signs for this request."""
+        digest = canonical_params_digest(request)
+        return build_auth_message(
+            self._domain, action, block.user_id, digest, block.timestamp_ms, block.nonce
+        )
+
+    def _check_signature(self, action: str, request: Message, block: AuthBlock) -> AuthVia:
+        if action == CREATE_SESSION_KEY:  # the wallet signed EIP-712 typed data, not the text
+            typed = authorization_of(
+                request,  # type: ignore[arg-type]
+                domain=self._domain,
+                chain_id=self._chain_id,
+                user_id=block.user_id,
+                timestamp_ms=block.timestamp_ms,
+                nonce=block.nonce,
+            )
+            if recover_authorizer(typed, block.signature) == block.user_id.lower():
+                return "signature"
+            raise DomainError.invalid_field(
+                "user_auth.signature",
+                "does not verify: it must be user_id's EIP-712 signature of the SessionKey authorization "
+                "(see the README)",
+                ErrorReason.INVALID_SIGNATURE,
+            )
+        text = self._auth_text(action, request, block)
         expected = block.user_id.lower()
         if recover_signer(text, block.signature) == expected:
             return "signature"

@@ -22,7 +22,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import ConnectionFailure, DuplicateKeyError, PyMongoError
 
 from server.store import args as check
-from server.store import mongo_auth
+from server.store import mongo_auth, mongo_keys
 from server.store.auth_records import AccountRecord, RateDecision
 from server.store.codec import (
     cut_page,
@@ -45,6 +45,7 @@ from server.store.errors import (
     VersionConflict,
 )
 from server.store.guard import store_errors
+from server.store.key_records import NonceBatch, SessionKeyRecord
 from server.store.mongo_indexes import create_indexes
 from server.store.protocol import DEFAULT_PAGE_SIZE
 from server.store.records import (
@@ -88,6 +89,9 @@ class MongoStore:
         self._leases: AsyncCollection[Doc] = database["leases"]
         self._accounts: AsyncCollection[Doc] = database["accounts"]
         self._rate_limits: AsyncCollection[Doc] = database["rate_limits"]
+        # session keys and their nonce batches (server.store.mongo_keys)
+        self._session_keys: AsyncCollection[Doc] = database["session_keys"]
+        self._nonce_batches: AsyncCollection[Doc] = database["session_nonce_batches"]
 
     @classmethod
     async def open(
@@ -397,6 +401,31 @@ class MongoStore:
     @_guard
     async def hit_rate_limit(self, key: str, *, limit: int, window_ms: int, now_ms: int) -> RateDecision:
         return await mongo_auth.hit_rate_limit(self._rate_limits, key, limit, window_ms, now_ms)
+
+    # session keys and their nonce batches (server.store.mongo_keys) ---------------------------------
+    @_guard
+    async def create_session_key(self, record: SessionKeyRecord) -> bool:
+        return await mongo_keys.create_key(self._session_keys, record)
+
+    @_guard
+    async def get_session_key(self, key_id: str) -> SessionKeyRecord | None:
+        return await mongo_keys.get_key(self._session_keys, key_id)
+
+    @_guard
+    async def revoke_session_keys(self, user_id: str, *, key_id: str | None, now_ms: int) -> int:
+        check.check_text("user_id", user_id)
+        check.check_ms("now_ms", now_ms)
+        return await mongo_keys.revoke_keys(self._session_keys, user_id, key_id, now_ms)
+
+    @_guard
+    async def append_nonce_batch(self, batch: NonceBatch) -> None:
+        await mongo_keys.append_batch(self._nonce_batches, batch)
+
+    @_guard
+    async def list_nonce_batches(
+        self, *, written_since_ms: int, now_ms: int, exclude_instance: str
+    ) -> list[NonceBatch]:
+        return await mongo_keys.list_batches(self._nonce_batches, written_since_ms, now_ms, exclude_instance)
 
     # leases ---------------------------------------------------------------------------------------
     @_guard

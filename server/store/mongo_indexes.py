@@ -11,6 +11,8 @@ from typing import Any
 from pymongo import ASCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 
+from server.store import mongo_keys
+
 _LISTING = [
     IndexModel([("user_id", ASCENDING), ("created_at_ms", ASCENDING), ("session_id", ASCENDING)]),
     IndexModel([("status", ASCENDING), ("created_at_ms", ASCENDING), ("session_id", ASCENDING)]),
@@ -52,5 +54,5 @@ INDEXES: dict[str, list[IndexModel]] = {
 
 
 async def create_indexes(db: AsyncDatabase[dict[str, Any]]) -> None:
-    for collection, indexes in INDEXES.items():
+    for collection, indexes in {**INDEXES, **mongo_keys.INDEXES}.items():
         await db[collection].create_indexes(indexes)

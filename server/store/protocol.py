@@ -27,6 +27,10 @@ Guarantees every backend gives:
   server's own clock (a minute late at most), and the store's logic must agree with it.
 - Accounts: one per user; `upsert_account` replaces the account fields and keeps the first
   registration's created_at_ms. The secret is stored only as the encrypted envelope it is given.
+- Session keys (server.store.key_records): `create_session_key` is an atomic insert keyed by key_id
+  (False, writing nothing, if the id exists); `revoke_session_keys` sets revoked_at_ms on the user's
+  live keys (one, or all) in one update and returns how many. Nonce batches are append-only
+  (idempotent on batch_id) and purged once every nonce in them has expired.
 - `hit_rate_limit` counts one hit in a fixed window (window start = now_ms - now_ms % window_ms) with
   one atomic statement / single-document update, so the count holds across restarts and across
   stores on the same backend. A refused hit still counts (hammering does not reopen the window).
@@ -39,6 +43,7 @@ from typing import Any, Protocol
 
 from server.store.auth_records import AccountRecord, RateDecision
 from server.store.equity import EquityPointRecord
+from server.store.key_records import NonceBatch, SessionKeyRecord
 from server.store.records import (
     FillRecord,
     HealthStatus,
@@ -168,6 +173,28 @@ class Store(Protocol):
 
     async def hit_rate_limit(self, key: str, *, limit: int, window_ms: int, now_ms: int) -> RateDecision:
         """Count one hit of `key` in the current window; allowed while the count is <= limit."""
+        ...
+
+    # session keys and their nonce batches -----------------------------------------------------------
+    async def create_session_key(self, record: SessionKeyRecord) -> bool:
+        """Store a new key; False (nothing written) if a key with its key_id exists."""
+        ...
+
+    async def get_session_key(self, key_id: str) -> SessionKeyRecord | None: ...
+
+    async def revoke_session_keys(self, user_id: str, *, key_id: str | None, now_ms: int) -> int:
+        """Revoke the user's key `key_id` (None: all the user's keys) that are neither revoked nor
+        expired at now_ms; returns how many this call revoked."""
+        ...
+
+    async def append_nonce_batch(self, batch: NonceBatch) -> None:
+        """Store the batch (a batch_id already stored is left as is); purges expired batches."""
+        ...
+
+    async def list_nonce_batches(
+        self, *, written_since_ms: int, now_ms: int, exclude_instance: str
+    ) -> list[NonceBatch]:
+        """Unexpired batches written at or after written_since_ms by other instances, oldest first."""
         ...
 
     # leases ---------------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from typing import Any
 import aiosqlite
 
 from server.store import args as check
-from server.store import sqlite_auth
+from server.store import sqlite_auth, sqlite_keys
 from server.store.auth_records import AccountRecord, RateDecision
 from server.store.codec import (
     Row,
@@ -42,6 +42,7 @@ from server.store.equity import EquityPointRecord, check_point_window, point_fro
 from server.store.errors import DuplicateSession, SessionNotFound, StoreUnavailable, VersionConflict
 from server.store.group_commit import GroupCommitWriter
 from server.store.guard import store_errors
+from server.store.key_records import NonceBatch, SessionKeyRecord
 from server.store.protocol import DEFAULT_PAGE_SIZE
 from server.store.records import (
     FillRecord,
@@ -375,6 +376,36 @@ class SqliteStore:
         return await self._writer.run(
             lambda db: sqlite_auth.hit_rate_limit(db, key, limit, window_ms, now_ms)
         )
+
+    # session keys and their nonce batches (server.store.sqlite_keys) --------------------------------
+    @_guard
+    async def create_session_key(self, record: SessionKeyRecord) -> bool:
+        return await self._writer.run(lambda db: sqlite_keys.create_key(db, record))
+
+    @_guard
+    async def get_session_key(self, key_id: str) -> SessionKeyRecord | None:
+        row = await self._fetch_one(sqlite_keys.GET_KEY_SQL, [key_id])
+        return None if row is None else sqlite_keys.key_from_row(row)
+
+    @_guard
+    async def revoke_session_keys(self, user_id: str, *, key_id: str | None, now_ms: int) -> int:
+        check.check_text("user_id", user_id)
+        check.check_ms("now_ms", now_ms)
+        return await self._writer.run(lambda db: sqlite_keys.revoke_keys(db, user_id, key_id, now_ms))
+
+    @_guard
+    async def append_nonce_batch(self, batch: NonceBatch) -> None:
+        await self._writer.run(lambda db: sqlite_keys.append_batch(db, batch))
+
+    @_guard
+    async def list_nonce_batches(
+        self, *, written_since_ms: int, now_ms: int, exclude_instance: str
+    ) -> list[NonceBatch]:
+        params = [written_since_ms, now_ms, exclude_instance]
+        return [
+            sqlite_keys.batch_from_row(row)
+            for row in await self._fetch_all(sqlite_keys.LIST_BATCHES_SQL, params)
+        ]
 
     # leases ---------------------------------------------------------------------------------------
     @_guard

@@ -7,6 +7,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from server.store import sqlite_keys
 from server.store.errors import StoreUnavailable
 
 # 2: fills carry user_id and seq is numbered per user (one store-wide counter), not per session.
@@ -197,6 +198,7 @@ def open_write_connection(file: Path, busy_timeout_ms: int) -> sqlite3.Connectio
         if found == 2:
             _migrate_2_to_3(db)
         db.executescript(SCHEMA)
+        db.executescript(sqlite_keys.SCHEMA)  # session keys: a block of their own (server.store.sqlite_keys)
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
     except BaseException:
         db.close()

@@ -19,7 +19,8 @@ from server.api.http_rules import (
 GRID = "orderly_grid.v1.GridService"
 HEALTH = "orderly_grid.v1.HealthService"
 
-# The REST contract of architecture.md, plus the routes this API adds (preview, fills, account).
+# The REST contract of architecture.md, plus the routes this API adds (preview, fills, account,
+# session keys).
 EXPECTED_ROUTES = {
     ("POST", "/api/grid/start"): (f"{GRID}.StartGrid", "*"),
     ("POST", "/api/grid/stop"): (f"{GRID}.StopGrid", "*"),
@@ -31,6 +32,8 @@ EXPECTED_ROUTES = {
     ("GET", "/api/grid/fills"): (f"{GRID}.WatchFills", ""),
     ("POST", "/api/grid/account"): (f"{GRID}.RegisterAccount", "*"),
     ("GET", "/api/grid/history/{session_id}"): (f"{GRID}.GetGridHistory", ""),
+    ("POST", "/api/grid/session-keys"): (f"{GRID}.CreateSessionKey", "*"),
+    ("POST", "/api/grid/session-keys/revoke"): (f"{GRID}.RevokeSessionKey", "*"),
     ("GET", "/health"): (f"{HEALTH}.GetLiveness", ""),
     ("GET", "/"): (f"{HEALTH}.GetLiveness", ""),
     ("GET", "/health/ready"): (f"{HEALTH}.GetReadiness", ""),
@@ -51,7 +54,7 @@ def test_every_rpc_of_every_api_service_has_an_http_rule() -> None:
     bound = {route.rpc for route in api_routes()}
     declared = {method.full_name for service in API_SERVICES for method in service.methods}
     assert declared == bound
-    assert len(declared) == 12
+    assert len(declared) == 14
 
 
 def test_the_watch_routes_are_marked_server_streaming_and_nothing_else_is() -> None:

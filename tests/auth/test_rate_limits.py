@@ -64,8 +64,15 @@ async def test_actions_without_a_limit_are_not_counted(store: SqliteStore, clock
 
 async def test_the_default_policy_limits_the_mutating_rpcs_previews_and_failed_authentications() -> None:
     policy = RateLimitPolicy()
-    assert set(policy.per_user) == {"StartGrid", "StopGrid", "RegisterAccount"}
-    assert set(policy.per_peer) == {"StartGrid", "StopGrid", "RegisterAccount", "PreviewGrid"}
+    key_management = {"CreateSessionKey", "RevokeSessionKey"}
+    assert set(policy.per_user) == {"StartGrid", "StopGrid", "RegisterAccount", *key_management}
+    assert set(policy.per_peer) == {
+        "StartGrid",
+        "StopGrid",
+        "RegisterAccount",
+        "PreviewGrid",
+        *key_management,
+    }
     assert policy.per_user["StartGrid"] == RateLimit(10, MINUTE_MS)
     assert policy.per_peer["StopGrid"] == RateLimit(60, MINUTE_MS)
     assert policy.per_peer["PreviewGrid"] == RateLimit(120, MINUTE_MS)

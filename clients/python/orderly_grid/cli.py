@@ -28,16 +28,18 @@ from typing import TextIO, TypeVar
 
 from google.protobuf.message import Message
 
-from orderly_grid import cli_history, cli_live, cli_render, cli_sign
+from orderly_grid import cli_history, cli_live, cli_render, cli_sign, key_file
 from orderly_grid.client import (
     DEFAULT_TARGET,
     DEFAULT_TIMEOUT_S,
     DEFAULT_WRITE_TIMEOUT_S,
     GridClient,
     MissingWalletError,
+    wall_clock_ms,
 )
 from orderly_grid.errors import GridError
 from orderly_grid.params import GridParams
+from orderly_grid.session_keys import SCOPES
 from orderly_grid.signing import DEFAULT_DOMAIN
 from orderly_grid.wallet import Wallet, WalletError, load_wallet
 
@@ -180,6 +182,13 @@ def build_parser() -> argparse.ArgumentParser:
         "curl -s -X POST localhost:8001/api/grid/stop -H 'content-type: application/json' -d @-"
     )
 
+    login = command("login", "authorize a session key with the wallet once; later calls use it")
+    login.add_argument(
+        "--scope", action="append", choices=SCOPES, help="read (default), trade; repeat for several"
+    )
+    login.add_argument("--hours", type=float, default=24.0, help="lifetime of the key (at most 168)")
+    command("logout", "revoke the session key and delete it")
+
     watch = command("watch", "live fills and PnL (all sessions, or one)")
     watch.add_argument("session_id", nargs="?", default="")
     watch.add_argument("--after-seq", type=int, default=0, help="resume after this fill seq (0: replay all)")
@@ -209,14 +218,30 @@ def grid_params(args: argparse.Namespace) -> GridParams:
 
 async def run(args: argparse.Namespace, wallet: Wallet | None, out: TextIO, err: TextIO) -> int:
     """Run one parsed command; returns the exit status."""
+    stored = key_file.load(wallet) if wallet is not None else None
+    if stored is not None and stored.expires_at_ms <= wall_clock_ms():
+        stored = None  # expired: the wallet signs until the next `gridctl login`
     async with GridClient(
         args.target,
         wallet=wallet,
         domain=args.domain,
         timeout_s=args.timeout,
         write_timeout_s=args.write_timeout,
+        session_key=stored,
     ) as client:
         command = args.command
+        if command == "login":
+            assert wallet is not None
+            key = await client.create_session_key(args.scope or ["read"], ttl_ms=int(args.hours * 3_600_000))
+            path = key_file.save(wallet, key)
+            err.write(f"session key {key.key_id} ({', '.join(key.scopes)}) saved to {path}\n")
+            return EXIT_OK
+        if command == "logout":
+            assert wallet is not None
+            revoked = await client.revoke_session_key() if stored is not None else 0
+            removed = key_file.remove(wallet)
+            err.write(f"revoked {revoked} session key(s); {'removed' if removed else 'no'} key file\n")
+            return EXIT_OK
 
         def show(message: M, text_of: Callable[[M], str]) -> None:
             out.write((cli_render.as_json(message) if args.json else text_of(message)) + "\n")

@@ -15,7 +15,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import grpc
 from eth_account.signers.local import LocalAccount
@@ -25,6 +25,15 @@ from orderly_grid import params as p
 from orderly_grid.errors import GridError, from_rpc_error
 from orderly_grid.fills import FillStream, WatchCall
 from orderly_grid.retry import RETRYABLE_CODES, Backoff
+from orderly_grid.session_keys import (
+    ACTION_SCOPES,
+    DEFAULT_CHAIN_ID,
+    DEFAULT_TTL_MS,
+    SCOPE_READ,
+    SessionKey,
+    authorize_session_key,
+    sign_with_session_key,
+)
 from orderly_grid.signing import DEFAULT_DOMAIN, sign_request
 from orderly_grid.v1 import grid_pb2, grid_service_pb2, grid_service_pb2_grpc
 from orderly_grid.wallet import Wallet, as_wallet
@@ -40,6 +49,9 @@ DEFAULT_CHANNEL_OPTIONS: tuple[tuple[str, Any], ...] = (
     ("grpc.min_reconnect_backoff_ms", 100),
     ("grpc.max_reconnect_backoff_ms", 2000),
 )
+
+# The errors after which an automatic session key is replaced (once) by a new one.
+SESSION_KEY_GONE = frozenset({"SESSION_KEY_EXPIRED", "SESSION_KEY_REVOKED", "SESSION_KEY_INVALID"})
 
 RequestT = TypeVar("RequestT", bound=Message)
 ResponseT = TypeVar("ResponseT", bound=Message)
@@ -61,6 +73,11 @@ class GridClient:
     `write_timeout_s` that of StartGrid, StopGrid and RegisterAccount; `retries` is how many times
     an idempotent read is retried. `channel` lets the caller bring a
     configured grpc.aio channel (TLS, interceptors); it is then the caller's to close.
+
+    `session_key`: a `SessionKey` the wallet authorized (`create_session_key`), used to sign the
+    calls in its scopes (the wallet signs the rest); or "auto": the first read creates a read-scope
+    key with one wallet signature, and later reads never need the wallet (a key the server reports
+    expired, revoked or unknown is replaced once). `chain_id` is the server's GRID_AUTH_CHAIN_ID.
     """
 
     def __init__(
@@ -77,6 +94,8 @@ class GridClient:
         channel_options: Sequence[tuple[str, Any]] = (),
         channel: grpc.aio.Channel | None = None,
         clock_ms: Callable[[], int] = wall_clock_ms,
+        session_key: SessionKey | Literal["auto"] | None = None,
+        chain_id: int = DEFAULT_CHAIN_ID,
     ) -> None:
         if timeout_s <= 0 or write_timeout_s <= 0:
             raise ValueError("timeout_s and write_timeout_s: must be > 0")
@@ -95,6 +114,9 @@ class GridClient:
         self._own_channel = channel is None
         self._stub: grid_service_pb2_grpc.GridServiceAsyncStub | None = None
         self._clock_ms = clock_ms
+        self._auto_session_key = session_key == "auto"
+        self.session_key: SessionKey | None = session_key if isinstance(session_key, SessionKey) else None
+        self.chain_id = chain_id
 
     async def __aenter__(self) -> GridClient:
         return self
@@ -299,6 +321,48 @@ class GridClient:
         )
         return response.account
 
+    async def create_session_key(
+        self,
+        scopes: Sequence[str] = (SCOPE_READ,),
+        *,
+        ttl_ms: int = DEFAULT_TTL_MS,
+        timeout_s: float | None = None,
+    ) -> SessionKey:
+        """Generate an ed25519 key, have the wallet authorize it (one EIP-712 signature) for `scopes`
+        and `ttl_ms` (at most 7 days), and use it from now on for the calls in its scopes."""
+        wallet = self._require_wallet()
+        now = self._clock_ms()
+        key = SessionKey.generate(wallet.address, scopes, now + ttl_ms)
+        request = grid_service_pb2.CreateSessionKeyRequest(
+            public_key=key.public_key_hex, scopes=list(key.scopes), expires_at_ms=key.expires_at_ms
+        )
+        authorize_session_key(
+            wallet.private_key, self.domain, request, chain_id=self.chain_id, timestamp_ms=now
+        )
+        try:
+            await self._grid().CreateSessionKey(request, timeout=timeout_s or self.write_timeout_s)
+        except grpc.aio.AioRpcError as exc:
+            raise from_rpc_error(exc) from exc
+        self.session_key = key
+        return key
+
+    async def revoke_session_key(self, key_id: str | None = None, *, timeout_s: float | None = None) -> int:
+        """Revoke one of the wallet's session keys (default: this client's), or all with key_id="*"."""
+        chosen = key_id or (self.session_key.key_id if self.session_key else None)
+        if chosen is None:
+            return 0
+        request = (
+            grid_service_pb2.RevokeSessionKeyRequest(all=True)
+            if chosen == "*"
+            else grid_service_pb2.RevokeSessionKeyRequest(key_id=chosen)
+        )
+        response = await self._unary(
+            self._grid().RevokeSessionKey, request, "RevokeSessionKey", idempotent=False, timeout_s=timeout_s
+        )
+        if self.session_key is not None and chosen in ("*", self.session_key.key_id):
+            self.session_key = None
+        return response.revoked
+
     # -- plumbing --------------------------------------------------------------------------------
 
     def _grid(self) -> grid_service_pb2_grpc.GridServiceAsyncStub:
@@ -321,7 +385,19 @@ class GridClient:
 
     def _sign(self, wallet: Wallet, action: str, request: Message) -> None:
         # A fresh timestamp and nonce for every attempt: the server consumes each nonce once.
-        sign_request(wallet.private_key, self.domain, action, request, timestamp_ms=self._clock_ms())
+        now = self._clock_ms()
+        key = self.session_key
+        if key is not None and key.covers(action, now):
+            sign_with_session_key(key, self.domain, action, request, timestamp_ms=now)
+        else:
+            sign_request(wallet.private_key, self.domain, action, request, timestamp_ms=now)
+
+    async def _ensure_session_key(self, action: str | None) -> None:
+        if not self._auto_session_key or action is None or ACTION_SCOPES.get(action) != SCOPE_READ:
+            return
+        key = self.session_key
+        if key is None or not key.covers(action, self._clock_ms()):
+            await self.create_session_key((SCOPE_READ,))
 
     async def _unary(
         self,
@@ -336,14 +412,22 @@ class GridClient:
         attempts = 1 + (self.retries if idempotent else 0)
         default_timeout = self.timeout_s if idempotent else self.write_timeout_s
         timeout = default_timeout if timeout_s is None else timeout_s
-        for attempt in range(attempts):
+        await self._ensure_session_key(action)
+        replaced_key = False
+        attempt = 0
+        while True:
             if wallet is not None and action is not None:
                 self._sign(wallet, action, request)
             try:
                 return await method(request, timeout=timeout)
             except grpc.aio.AioRpcError as exc:
                 error = from_rpc_error(exc)
+                if self._auto_session_key and not replaced_key and error.reason in SESSION_KEY_GONE:
+                    replaced_key = True  # e.g. revoked elsewhere or the server's store was reset
+                    self.session_key = None
+                    await self._ensure_session_key(action)
+                    continue
                 if attempt + 1 >= attempts or exc.code() not in RETRYABLE_CODES:
                     raise error from exc
                 await asyncio.sleep(self.backoff.delay_s(attempt, error.retry_after_s))
-        raise AssertionError("unreachable: the last attempt returns or raises")
+                attempt += 1

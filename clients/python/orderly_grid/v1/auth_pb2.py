@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1aorderly_grid/v1/auth.proto\x12\x0forderly_grid.v1\x1a\x1fgoogle/api/field_behavior.proto\"h\n\x08UserAuth\x12\x15\n\x07user_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x17\n\tsignature\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x17\n\ttimestamp\x18\x03 \x01(\x03\x42\x04\xe2\x41\x01\x02\x12\x13\n\x05nonce\x18\x04 \x01(\tB\x04\xe2\x41\x01\x02\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1aorderly_grid/v1/auth.proto\x12\x0forderly_grid.v1\x1a\x1fgoogle/api/field_behavior.proto\"\x80\x01\n\x08UserAuth\x12\x15\n\x07user_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x17\n\tsignature\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x17\n\ttimestamp\x18\x03 \x01(\x03\x42\x04\xe2\x41\x01\x02\x12\x13\n\x05nonce\x18\x04 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x0esession_key_id\x18\x05 \x01(\tb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -40,6 +40,6 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_USERAUTH'].fields_by_name['timestamp']._serialized_options = b'\342A\001\002'
   _globals['_USERAUTH'].fields_by_name['nonce']._loaded_options = None
   _globals['_USERAUTH'].fields_by_name['nonce']._serialized_options = b'\342A\001\002'
-  _globals['_USERAUTH']._serialized_start=80
-  _globals['_USERAUTH']._serialized_end=184
+  _globals['_USERAUTH']._serialized_start=81
+  _globals['_USERAUTH']._serialized_end=209
 # @@protoc_insertion_point(module_scope)

@@ -41,12 +41,15 @@ class UserAuth(_message.Message):
     SIGNATURE_FIELD_NUMBER: _builtins.int
     TIMESTAMP_FIELD_NUMBER: _builtins.int
     NONCE_FIELD_NUMBER: _builtins.int
+    SESSION_KEY_ID_FIELD_NUMBER: _builtins.int
     user_id: _builtins.str
     """EVM address of the wallet, 0x-prefixed hex (checksummed or lower case)."""
     signature: _builtins.str
     """65-byte secp256k1 signature (r, s, v), 0x-prefixed hex (130 hex digits), in its one accepted
     form: v is 27 or 28 (or 0 or 1) and s is at most half the curve order (EIP-2 low-s). The EIP-155
     forms of v and the high-s twin of a signature are UNAUTHENTICATED naming user_auth.signature.
+    With `session_key_id` set: the session key's 64-byte ed25519 signature of the same text,
+    0x-prefixed hex (128 hex digits).
     """
     timestamp: _builtins.int
     """Signing time in ms since the Unix epoch. Named `timestamp` (not `timestamp_ms`) because the
@@ -54,6 +57,11 @@ class UserAuth(_message.Message):
     """
     nonce: _builtins.str
     """Single-use client-chosen token (e.g. 16 random bytes as hex), at most 64 characters."""
+    session_key_id: _builtins.str
+    """The id (`sk_` + 32 hex digits) of a session key the wallet authorized with CreateSessionKey.
+    Empty: `signature` is the wallet's own. Set: `signature` is that key's ed25519 signature, and
+    the call must be within the key's scopes. REST GET: `user_auth.session_key_id`.
+    """
     def __init__(
         self,
         *,
@@ -61,10 +69,11 @@ class UserAuth(_message.Message):
         signature: _builtins.str = ...,
         timestamp: _builtins.int = ...,
         nonce: _builtins.str = ...,
+        session_key_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["nonce", b"nonce", "signature", b"signature", "timestamp", b"timestamp", "user_id", b"user_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["nonce", b"nonce", "session_key_id", b"session_key_id", "signature", b"signature", "timestamp", b"timestamp", "user_id", b"user_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -720,3 +720,159 @@ class RegisterAccountResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RegisterAccountResponse: _TypeAlias = RegisterAccountResponse  # noqa: Y015
+
+@_typing.final
+class CreateSessionKeyRequest(_message.Message):
+    """The REST body of POST /api/grid/session-keys."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PUBLIC_KEY_FIELD_NUMBER: _builtins.int
+    SCOPES_FIELD_NUMBER: _builtins.int
+    EXPIRES_AT_MS_FIELD_NUMBER: _builtins.int
+    USER_AUTH_FIELD_NUMBER: _builtins.int
+    public_key: _builtins.str
+    """The ed25519 public key, 0x + 64 hex digits (32 bytes). Its id is `sk_` + the first 32 hex
+    digits of its SHA-256; a key can be authorized once.
+    """
+    expires_at_ms: _builtins.int
+    """When the key stops working, ms since the epoch: after user_auth.timestamp and at most 7 days
+    after it; 0 means user_auth.timestamp + 24 h.
+    """
+    @_builtins.property
+    def scopes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """One or more of `read` (GetGrid, ListGrids, ListGridSummaries, WatchFills, GetGridHistory),
+        `trade` (StartGrid, StopGrid) and `account` (reserved: grants nothing yet).
+        """
+
+    @_builtins.property
+    def user_auth(self) -> _auth_pb2.UserAuth:
+        """user_id, timestamp and nonce as for any call; signature: the wallet's EIP-712 signature."""
+
+    def __init__(
+        self,
+        *,
+        public_key: _builtins.str = ...,
+        scopes: _abc.Iterable[_builtins.str] | None = ...,
+        expires_at_ms: _builtins.int = ...,
+        user_auth: _auth_pb2.UserAuth | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["user_auth", b"user_auth"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["expires_at_ms", b"expires_at_ms", "public_key", b"public_key", "scopes", b"scopes", "user_auth", b"user_auth"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreateSessionKeyRequest: _TypeAlias = CreateSessionKeyRequest  # noqa: Y015
+
+@_typing.final
+class SessionKey(_message.Message):
+    """A wallet's session key as the server stores it."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KEY_ID_FIELD_NUMBER: _builtins.int
+    USER_ID_FIELD_NUMBER: _builtins.int
+    PUBLIC_KEY_FIELD_NUMBER: _builtins.int
+    SCOPES_FIELD_NUMBER: _builtins.int
+    CREATED_MS_FIELD_NUMBER: _builtins.int
+    EXPIRES_AT_MS_FIELD_NUMBER: _builtins.int
+    REVOKED_MS_FIELD_NUMBER: _builtins.int
+    key_id: _builtins.str
+    user_id: _builtins.str
+    """The wallet (lower-case address)."""
+    public_key: _builtins.str
+    created_ms: _builtins.int
+    expires_at_ms: _builtins.int
+    revoked_ms: _builtins.int
+    """0 while not revoked."""
+    @_builtins.property
+    def scopes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        key_id: _builtins.str = ...,
+        user_id: _builtins.str = ...,
+        public_key: _builtins.str = ...,
+        scopes: _abc.Iterable[_builtins.str] | None = ...,
+        created_ms: _builtins.int = ...,
+        expires_at_ms: _builtins.int = ...,
+        revoked_ms: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["created_ms", b"created_ms", "expires_at_ms", b"expires_at_ms", "key_id", b"key_id", "public_key", b"public_key", "revoked_ms", b"revoked_ms", "scopes", b"scopes", "user_id", b"user_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SessionKey: _TypeAlias = SessionKey  # noqa: Y015
+
+@_typing.final
+class CreateSessionKeyResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SESSION_KEY_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def session_key(self) -> Global___SessionKey: ...
+    def __init__(
+        self,
+        *,
+        session_key: Global___SessionKey | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["session_key", b"session_key"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["session_key", b"session_key"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreateSessionKeyResponse: _TypeAlias = CreateSessionKeyResponse  # noqa: Y015
+
+@_typing.final
+class RevokeSessionKeyRequest(_message.Message):
+    """The REST body of POST /api/grid/session-keys/revoke: exactly one of key_id and all."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KEY_ID_FIELD_NUMBER: _builtins.int
+    ALL_FIELD_NUMBER: _builtins.int
+    USER_AUTH_FIELD_NUMBER: _builtins.int
+    key_id: _builtins.str
+    """The key to revoke (one of the signer's)."""
+    all: _builtins.bool
+    """Revoke every key of the signer."""
+    @_builtins.property
+    def user_auth(self) -> _auth_pb2.UserAuth: ...
+    def __init__(
+        self,
+        *,
+        key_id: _builtins.str = ...,
+        all: _builtins.bool = ...,
+        user_auth: _auth_pb2.UserAuth | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["user_auth", b"user_auth"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["all", b"all", "key_id", b"key_id", "user_auth", b"user_auth"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RevokeSessionKeyRequest: _TypeAlias = RevokeSessionKeyRequest  # noqa: Y015
+
+@_typing.final
+class RevokeSessionKeyResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REVOKED_FIELD_NUMBER: _builtins.int
+    revoked: _builtins.int
+    """How many keys this call revoked (0 when they were revoked or expired already)."""
+    def __init__(
+        self,
+        *,
+        revoked: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["revoked", b"revoked"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RevokeSessionKeyResponse: _TypeAlias = RevokeSessionKeyResponse  # noqa: Y015

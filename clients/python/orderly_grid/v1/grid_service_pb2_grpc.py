@@ -86,6 +86,16 @@ class GridServiceStub:
                 request_serializer=orderly__grid_dot_v1_dot_grid__service__pb2.RegisterAccountRequest.SerializeToString,
                 response_deserializer=orderly__grid_dot_v1_dot_grid__service__pb2.RegisterAccountResponse.FromString,
                 _registered_method=True)
+        self.CreateSessionKey = channel.unary_unary(
+                '/orderly_grid.v1.GridService/CreateSessionKey',
+                request_serializer=orderly__grid_dot_v1_dot_grid__service__pb2.CreateSessionKeyRequest.SerializeToString,
+                response_deserializer=orderly__grid_dot_v1_dot_grid__service__pb2.CreateSessionKeyResponse.FromString,
+                _registered_method=True)
+        self.RevokeSessionKey = channel.unary_unary(
+                '/orderly_grid.v1.GridService/RevokeSessionKey',
+                request_serializer=orderly__grid_dot_v1_dot_grid__service__pb2.RevokeSessionKeyRequest.SerializeToString,
+                response_deserializer=orderly__grid_dot_v1_dot_grid__service__pb2.RevokeSessionKeyResponse.FromString,
+                _registered_method=True)
 
 
 class GridServiceServicer:
@@ -171,6 +181,22 @@ class GridServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateSessionKey(self, request, context):
+        """Authorizes a client-generated ed25519 key to sign calls for the wallet, within scopes and until
+        an expiry (README, "Session keys"). Signed by the wallet itself: `user_auth.signature` is its
+        EIP-712 signature of the SessionKey typed data, never a session key's.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RevokeSessionKey(self, request, context):
+        """Revokes one of the wallet's session keys, or all of them (`all`). Signed by the wallet itself.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_GridServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -218,6 +244,16 @@ def add_GridServiceServicer_to_server(servicer, server):
                     servicer.RegisterAccount,
                     request_deserializer=orderly__grid_dot_v1_dot_grid__service__pb2.RegisterAccountRequest.FromString,
                     response_serializer=orderly__grid_dot_v1_dot_grid__service__pb2.RegisterAccountResponse.SerializeToString,
+            ),
+            'CreateSessionKey': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateSessionKey,
+                    request_deserializer=orderly__grid_dot_v1_dot_grid__service__pb2.CreateSessionKeyRequest.FromString,
+                    response_serializer=orderly__grid_dot_v1_dot_grid__service__pb2.CreateSessionKeyResponse.SerializeToString,
+            ),
+            'RevokeSessionKey': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevokeSessionKey,
+                    request_deserializer=orderly__grid_dot_v1_dot_grid__service__pb2.RevokeSessionKeyRequest.FromString,
+                    response_serializer=orderly__grid_dot_v1_dot_grid__service__pb2.RevokeSessionKeyResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -470,6 +506,60 @@ class GridService:
             '/orderly_grid.v1.GridService/RegisterAccount',
             orderly__grid_dot_v1_dot_grid__service__pb2.RegisterAccountRequest.SerializeToString,
             orderly__grid_dot_v1_dot_grid__service__pb2.RegisterAccountResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateSessionKey(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/orderly_grid.v1.GridService/CreateSessionKey',
+            orderly__grid_dot_v1_dot_grid__service__pb2.CreateSessionKeyRequest.SerializeToString,
+            orderly__grid_dot_v1_dot_grid__service__pb2.CreateSessionKeyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RevokeSessionKey(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/orderly_grid.v1.GridService/RevokeSessionKey',
+            orderly__grid_dot_v1_dot_grid__service__pb2.RevokeSessionKeyRequest.SerializeToString,
+            orderly__grid_dot_v1_dot_grid__service__pb2.RevokeSessionKeyResponse.FromString,
             options,
             channel_credentials,
             insecure,

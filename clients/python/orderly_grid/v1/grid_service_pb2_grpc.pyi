@@ -73,6 +73,13 @@ class GridServiceStub:
     """Stores the user's Orderly account credentials, used to trade for that user. Replaces any
     previous registration. The secret is never returned by any RPC nor written to logs.
     """
+    CreateSessionKey: _grpc.UnaryUnaryMultiCallable[_grid_service_pb2.CreateSessionKeyRequest, _grid_service_pb2.CreateSessionKeyResponse]
+    """Authorizes a client-generated ed25519 key to sign calls for the wallet, within scopes and until
+    an expiry (README, "Session keys"). Signed by the wallet itself: `user_auth.signature` is its
+    EIP-712 signature of the SessionKey typed data, never a session key's.
+    """
+    RevokeSessionKey: _grpc.UnaryUnaryMultiCallable[_grid_service_pb2.RevokeSessionKeyRequest, _grid_service_pb2.RevokeSessionKeyResponse]
+    """Revokes one of the wallet's session keys, or all of them (`all`). Signed by the wallet itself."""
 
 @_typing.type_check_only
 class GridServiceAsyncStub(GridServiceStub):
@@ -119,6 +126,13 @@ class GridServiceAsyncStub(GridServiceStub):
     """Stores the user's Orderly account credentials, used to trade for that user. Replaces any
     previous registration. The secret is never returned by any RPC nor written to logs.
     """
+    CreateSessionKey: _aio.UnaryUnaryMultiCallable[_grid_service_pb2.CreateSessionKeyRequest, _grid_service_pb2.CreateSessionKeyResponse]  # type: ignore[assignment]
+    """Authorizes a client-generated ed25519 key to sign calls for the wallet, within scopes and until
+    an expiry (README, "Session keys"). Signed by the wallet itself: `user_auth.signature` is its
+    EIP-712 signature of the SessionKey typed data, never a session key's.
+    """
+    RevokeSessionKey: _aio.UnaryUnaryMultiCallable[_grid_service_pb2.RevokeSessionKeyRequest, _grid_service_pb2.RevokeSessionKeyResponse]  # type: ignore[assignment]
+    """Revokes one of the wallet's session keys, or all of them (`all`). Signed by the wallet itself."""
 
 class GridServiceServicer(metaclass=_abc_1.ABCMeta):
     """Runs grid-trading sessions on Orderly perpetual futures for wallet users.
@@ -216,5 +230,24 @@ class GridServiceServicer(metaclass=_abc_1.ABCMeta):
         """Stores the user's Orderly account credentials, used to trade for that user. Replaces any
         previous registration. The secret is never returned by any RPC nor written to logs.
         """
+
+    @_abc_1.abstractmethod
+    def CreateSessionKey(
+        self,
+        request: _grid_service_pb2.CreateSessionKeyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_grid_service_pb2.CreateSessionKeyResponse, _abc.Awaitable[_grid_service_pb2.CreateSessionKeyResponse]]:
+        """Authorizes a client-generated ed25519 key to sign calls for the wallet, within scopes and until
+        an expiry (README, "Session keys"). Signed by the wallet itself: `user_auth.signature` is its
+        EIP-712 signature of the SessionKey typed data, never a session key's.
+        """
+
+    @_abc_1.abstractmethod
+    def RevokeSessionKey(
+        self,
+        request: _grid_service_pb2.RevokeSessionKeyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_grid_service_pb2.RevokeSessionKeyResponse, _abc.Awaitable[_grid_service_pb2.RevokeSessionKeyResponse]]:
+        """Revokes one of the wallet's session keys, or all of them (`all`). Signed by the wallet itself."""
 
 def add_GridServiceServicer_to_server(servicer: GridServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

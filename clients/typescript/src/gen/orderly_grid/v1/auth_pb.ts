@@ -11,7 +11,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file orderly_grid/v1/auth.proto.
  */
 export const file_orderly_grid_v1_auth: GenFile = /*@__PURE__*/
-  fileDesc("ChpvcmRlcmx5X2dyaWQvdjEvYXV0aC5wcm90bxIPb3JkZXJseV9ncmlkLnYxImgKCFVzZXJBdXRoEhUKB3VzZXJfaWQYASABKAlCBOJBAQISFwoJc2lnbmF0dXJlGAIgASgJQgTiQQECEhcKCXRpbWVzdGFtcBgDIAEoA0IE4kEBAhITCgVub25jZRgEIAEoCUIE4kEBAmIGcHJvdG8z", [file_google_api_field_behavior]);
+  fileDesc("ChpvcmRlcmx5X2dyaWQvdjEvYXV0aC5wcm90bxIPb3JkZXJseV9ncmlkLnYxIoABCghVc2VyQXV0aBIVCgd1c2VyX2lkGAEgASgJQgTiQQECEhcKCXNpZ25hdHVyZRgCIAEoCUIE4kEBAhIXCgl0aW1lc3RhbXAYAyABKANCBOJBAQISEwoFbm9uY2UYBCABKAlCBOJBAQISFgoOc2Vzc2lvbl9rZXlfaWQYBSABKAliBnByb3RvMw", [file_google_api_field_behavior]);
 
 /**
  * UserAuth proves that a request acts for the wallet `user_id`. Every RPC that acts for a user
@@ -44,6 +44,8 @@ export type UserAuth = Message<"orderly_grid.v1.UserAuth"> & {
    * 65-byte secp256k1 signature (r, s, v), 0x-prefixed hex (130 hex digits), in its one accepted
    * form: v is 27 or 28 (or 0 or 1) and s is at most half the curve order (EIP-2 low-s). The EIP-155
    * forms of v and the high-s twin of a signature are UNAUTHENTICATED naming user_auth.signature.
+   * With `session_key_id` set: the session key's 64-byte ed25519 signature of the same text,
+   * 0x-prefixed hex (128 hex digits).
    *
    * @generated from field: string signature = 2;
    */
@@ -63,6 +65,15 @@ export type UserAuth = Message<"orderly_grid.v1.UserAuth"> & {
    * @generated from field: string nonce = 4;
    */
   nonce: string;
+
+  /**
+   * The id (`sk_` + 32 hex digits) of a session key the wallet authorized with CreateSessionKey.
+   * Empty: `signature` is the wallet's own. Set: `signature` is that key's ed25519 signature, and
+   * the call must be within the key's scopes. REST GET: `user_auth.session_key_id`.
+   *
+   * @generated from field: string session_key_id = 5;
+   */
+  sessionKeyId: string;
 };
 
 /**

@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file orderly_grid/v1/grid_service.proto.
  */
 export const file_orderly_grid_v1_grid_service: GenFile = /*@__PURE__*/
-  fileDesc("CiJvcmRlcmx5X2dyaWQvdjEvZ3JpZF9zZXJ2aWNlLnByb3RvEg9vcmRlcmx5X2dyaWQudjEi7QMKEFN0YXJ0R3JpZFJlcXVlc3QSFAoGdGlja2VyGAEgASgJQgTiQQECEjMKCWRpcmVjdGlvbhgCIAEoDjIaLm9yZGVybHlfZ3JpZC52MS5EaXJlY3Rpb25CBOJBAQISFQoNY3VycmVudF9wcmljZRgDIAEoCRIZCgt1cHBlcl9ib3VuZBgEIAEoCUIE4kEBAhIZCgtsb3dlcl9ib3VuZBgFIAEoCUIE4kEBAhIZCgtncmlkX2xldmVscxgGIAEoBUIE4kEBAhIaCgx0b3RhbF9tYXJnaW4YByABKAlCBOJBAQISLAoJZ3JpZF90eXBlGAggASgOMhkub3JkZXJseV9ncmlkLnYxLkdyaWRUeXBlEhIKCmdyaWRfcmF0aW8YCSABKAkSEAoIbGV2ZXJhZ2UYCiABKAUSFQoNdHJpZ2dlcl9wcmljZRgLIAEoCRIXCg9zdG9wX2xvc3NfcHJpY2UYDCABKAkSGQoRdGFrZV9wcm9maXRfcHJpY2UYDSABKAkSHgoWY2xvc2VfcG9zaXRpb25fb25fc3RvcBgOIAEoCBIyCgl1c2VyX2F1dGgYDyABKAsyGS5vcmRlcmx5X2dyaWQudjEuVXNlckF1dGhCBOJBAQISFwoPcHJpY2VfdG9sZXJhbmNlGBAgASgJIjgKEVN0YXJ0R3JpZFJlc3BvbnNlEiMKBGdyaWQYASABKAsyFS5vcmRlcmx5X2dyaWQudjEuR3JpZCKPAQoPU3RvcEdyaWRSZXF1ZXN0EhgKCnNlc3Npb25faWQYASABKAlCBOJBAQISGwoOY2xvc2VfcG9zaXRpb24YAiABKAhIAIgBARIyCgl1c2VyX2F1dGgYAyABKAsyGS5vcmRlcmx5X2dyaWQudjEuVXNlckF1dGhCBOJBAQJCEQoPX2Nsb3NlX3Bvc2l0aW9uIjcKEFN0b3BHcmlkUmVzcG9uc2USIwoEZ3JpZBgBIAEoCzIVLm9yZGVybHlfZ3JpZC52MS5HcmlkIl4KDkdldEdyaWRSZXF1ZXN0EhgKCnNlc3Npb25faWQYASABKAlCBOJBAQISMgoJdXNlcl9hdXRoGAIgASgLMhkub3JkZXJseV9ncmlkLnYxLlVzZXJBdXRoQgTiQQECIjYKD0dldEdyaWRSZXNwb25zZRIjCgRncmlkGAEgASgLMhUub3JkZXJseV9ncmlkLnYxLkdyaWQiqwEKEExpc3RHcmlkc1JlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCRIrCgZzdGF0dXMYAiABKA4yGy5vcmRlcmx5X2dyaWQudjEuR3JpZFN0YXR1cxIRCglwYWdlX3NpemUYAyABKAUSEgoKcGFnZV90b2tlbhgEIAEoCRIyCgl1c2VyX2F1dGgYBSABKAsyGS5vcmRlcmx5X2dyaWQudjEuVXNlckF1dGhCBOJBAQIiUgoRTGlzdEdyaWRzUmVzcG9uc2USJAoFZ3JpZHMYASADKAsyFS5vcmRlcmx5X2dyaWQudjEuR3JpZBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAki2QEKGExpc3RHcmlkU3VtbWFyaWVzUmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJEisKBnN0YXR1cxgCIAEoDjIbLm9yZGVybHlfZ3JpZC52MS5HcmlkU3RhdHVzEhIKCnN0YXJ0X3RpbWUYAyABKAMSEAoIZW5kX3RpbWUYBCABKAMSEQoJcGFnZV9zaXplGAUgASgFEhIKCnBhZ2VfdG9rZW4YBiABKAkSMgoJdXNlcl9hdXRoGAcgASgLMhkub3JkZXJseV9ncmlkLnYxLlVzZXJBdXRoQgTiQQECIpUBChlMaXN0R3JpZFN1bW1hcmllc1Jlc3BvbnNlEi8KCXN1bW1hcmllcxgBIAMoCzIcLm9yZGVybHlfZ3JpZC52MS5HcmlkU3VtbWFyeRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkSLgoGdG90YWxzGAMgASgLMh4ub3JkZXJseV9ncmlkLnYxLlN1bW1hcnlUb3RhbHMiRwoSUHJldmlld0dyaWRSZXF1ZXN0EjEKBmNvbmZpZxgBIAEoCzIbLm9yZGVybHlfZ3JpZC52MS5HcmlkQ29uZmlnQgTiQQECIpQDChNQcmV2aWV3R3JpZFJlc3BvbnNlEg4KBnN5bWJvbBgBIAEoCRINCgVsaW5lcxgCIAMoCRItCgZvcmRlcnMYAyADKAsyHS5vcmRlcmx5X2dyaWQudjEuUGxhbm5lZE9yZGVyEhkKEXF1YW50aXR5X3Blcl9jZWxsGAQgASgJEhYKDm9yZGVyX25vdGlvbmFsGAUgASgJEhcKD3JlcXVpcmVkX21hcmdpbhgGIAEoCRIbChNtaW5fcHJvZml0X3Blcl9ncmlkGAcgASgJEhsKE21heF9wcm9maXRfcGVyX2dyaWQYCCABKAkSIAoYbWluX3Byb2ZpdF9yYXRlX3Blcl9ncmlkGAkgASgJEiAKGG1heF9wcm9maXRfcmF0ZV9wZXJfZ3JpZBgKIAEoCRIQCghmZWVfcmF0ZRgLIAEoCRISCgptYXJrX3ByaWNlGAwgASgJEhcKD21pbl9vcmRlcl9wcmljZRgNIAEoCRIXCg9tYXhfb3JkZXJfcHJpY2UYDiABKAkSDQoFdmVudWUYDyABKAkifgoRV2F0Y2hGaWxsc1JlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCRIRCglhZnRlcl9zZXEYAiABKAQSMgoJdXNlcl9hdXRoGAMgASgLMhkub3JkZXJseV9ncmlkLnYxLlVzZXJBdXRoQgTiQQECEg4KBnJ1bl9pZBgEIAEoCSKAAQoSV2F0Y2hGaWxsc1Jlc3BvbnNlEiUKBGZpbGwYASABKAsyFS5vcmRlcmx5X2dyaWQudjEuRmlsbEgAEjoKD3JlcGxheV9jb21wbGV0ZRgCIAEoCzIfLm9yZGVybHlfZ3JpZC52MS5SZXBsYXlDb21wbGV0ZUgAQgcKBWV2ZW50IiIKDlJlcGxheUNvbXBsZXRlEhAKCGxhc3Rfc2VxGAEgASgEIqMBChZSZWdpc3RlckFjY291bnRSZXF1ZXN0EhgKCmFjY291bnRfaWQYASABKAlCBOJBAQISGQoLb3JkZXJseV9rZXkYAiABKAlCBOJBAQISIAoOb3JkZXJseV9zZWNyZXQYAyABKAlCCIABAeJBAgIEEjIKCXVzZXJfYXV0aBgEIAEoCzIZLm9yZGVybHlfZ3JpZC52MS5Vc2VyQXV0aEIE4kEBAiLfAQoVR2V0R3JpZEhpc3RvcnlSZXF1ZXN0EhgKCnNlc3Npb25faWQYASABKAlCBOJBAQISDgoGcnVuX2lkGAIgASgJEhUKDXN0YXJ0X3RpbWVfbXMYAyABKAMSEwoLZW5kX3RpbWVfbXMYBCABKAMSFQoNcmVzb2x1dGlvbl9tcxgFIAEoAxIRCglwYWdlX3NpemUYBiABKAUSEgoKcGFnZV90b2tlbhgHIAEoCRIyCgl1c2VyX2F1dGgYCCABKAsyGS5vcmRlcmx5X2dyaWQudjEuVXNlckF1dGhCBOJBAQIikwEKFkdldEdyaWRIaXN0b3J5UmVzcG9uc2USEgoKc2Vzc2lvbl9pZBgBIAEoCRIOCgZydW5faWQYAiABKAkSDgoGc3ltYm9sGAMgASgJEiwKBnBvaW50cxgEIAMoCzIcLm9yZGVybHlfZ3JpZC52MS5FcXVpdHlQb2ludBIXCg9uZXh0X3BhZ2VfdG9rZW4YBSABKAkiawoHQWNjb3VudBIPCgd1c2VyX2lkGAEgASgJEhIKCmFjY291bnRfaWQYAiABKAkSEwoLb3JkZXJseV9rZXkYAyABKAkSEgoKY3JlYXRlZF9tcxgEIAEoAxISCgp1cGRhdGVkX21zGAUgASgDIkQKF1JlZ2lzdGVyQWNjb3VudFJlc3BvbnNlEikKB2FjY291bnQYASABKAsyGC5vcmRlcmx5X2dyaWQudjEuQWNjb3VudDL3CAoLR3JpZFNlcnZpY2USbgoJU3RhcnRHcmlkEiEub3JkZXJseV9ncmlkLnYxLlN0YXJ0R3JpZFJlcXVlc3QaIi5vcmRlcmx5X2dyaWQudjEuU3RhcnRHcmlkUmVzcG9uc2UiGoLT5JMCFDoBKiIPL2FwaS9ncmlkL3N0YXJ0EmoKCFN0b3BHcmlkEiAub3JkZXJseV9ncmlkLnYxLlN0b3BHcmlkUmVxdWVzdBohLm9yZGVybHlfZ3JpZC52MS5TdG9wR3JpZFJlc3BvbnNlIhmC0+STAhM6ASoiDi9hcGkvZ3JpZC9zdG9wEnMKB0dldEdyaWQSHy5vcmRlcmx5X2dyaWQudjEuR2V0R3JpZFJlcXVlc3QaIC5vcmRlcmx5X2dyaWQudjEuR2V0R3JpZFJlc3BvbnNlIiWC0+STAh8SHS9hcGkvZ3JpZC9zdGF0dXMve3Nlc3Npb25faWR9Em4KCUxpc3RHcmlkcxIhLm9yZGVybHlfZ3JpZC52MS5MaXN0R3JpZHNSZXF1ZXN0GiIub3JkZXJseV9ncmlkLnYxLkxpc3RHcmlkc1Jlc3BvbnNlIhqC0+STAhQSEi9hcGkvZ3JpZC9zZXNzaW9ucxKFAQoRTGlzdEdyaWRTdW1tYXJpZXMSKS5vcmRlcmx5X2dyaWQudjEuTGlzdEdyaWRTdW1tYXJpZXNSZXF1ZXN0Gioub3JkZXJseV9ncmlkLnYxLkxpc3RHcmlkU3VtbWFyaWVzUmVzcG9uc2UiGYLT5JMCExIRL2FwaS9ncmlkL3N1bW1hcnkSewoLUHJldmlld0dyaWQSIy5vcmRlcmx5X2dyaWQudjEuUHJldmlld0dyaWRSZXF1ZXN0GiQub3JkZXJseV9ncmlkLnYxLlByZXZpZXdHcmlkUmVzcG9uc2UiIYLT5JMCGzoGY29uZmlnIhEvYXBpL2dyaWQvcHJldmlldxKQAQoKV2F0Y2hGaWxscxIiLm9yZGVybHlfZ3JpZC52MS5XYXRjaEZpbGxzUmVxdWVzdBojLm9yZGVybHlfZ3JpZC52MS5XYXRjaEZpbGxzUmVzcG9uc2UiN4LT5JMCMVoREg8vYXBpL2dyaWQvZmlsbHMSHC9hcGkvZ3JpZC9maWxscy97c2Vzc2lvbl9pZH0wARKJAQoOR2V0R3JpZEhpc3RvcnkSJi5vcmRlcmx5X2dyaWQudjEuR2V0R3JpZEhpc3RvcnlSZXF1ZXN0Gicub3JkZXJseV9ncmlkLnYxLkdldEdyaWRIaXN0b3J5UmVzcG9uc2UiJoLT5JMCIBIeL2FwaS9ncmlkL2hpc3Rvcnkve3Nlc3Npb25faWR9EoIBCg9SZWdpc3RlckFjY291bnQSJy5vcmRlcmx5X2dyaWQudjEuUmVnaXN0ZXJBY2NvdW50UmVxdWVzdBooLm9yZGVybHlfZ3JpZC52MS5SZWdpc3RlckFjY291bnRSZXNwb25zZSIcgtPkkwIWOgEqIhEvYXBpL2dyaWQvYWNjb3VudGIGcHJvdG8z", [file_google_api_annotations, file_google_api_field_behavior, file_orderly_grid_v1_auth, file_orderly_grid_v1_grid]);
+  fileDesc("CiJvcmRlcmx5X2dyaWQvdjEvZ3JpZF9zZXJ2aWNlLnByb3RvEg9vcmRlcmx5X2dyaWQudjEi7QMKEFN0YXJ0R3JpZFJlcXVlc3QSFAoGdGlja2VyGAEgASgJQgTiQQECEjMKCWRpcmVjdGlvbhgCIAEoDjIaLm9yZGVybHlfZ3JpZC52MS5EaXJlY3Rpb25CBOJBAQISFQoNY3VycmVudF9wcmljZRgDIAEoCRIZCgt1cHBlcl9ib3VuZBgEIAEoCUIE4kEBAhIZCgtsb3dlcl9ib3VuZBgFIAEoCUIE4kEBAhIZCgtncmlkX2xldmVscxgGIAEoBUIE4kEBAhIaCgx0b3RhbF9tYXJnaW4YByABKAlCBOJBAQISLAoJZ3JpZF90eXBlGAggASgOMhkub3JkZXJseV9ncmlkLnYxLkdyaWRUeXBlEhIKCmdyaWRfcmF0aW8YCSABKAkSEAoIbGV2ZXJhZ2UYCiABKAUSFQoNdHJpZ2dlcl9wcmljZRgLIAEoCRIXCg9zdG9wX2xvc3NfcHJpY2UYDCABKAkSGQoRdGFrZV9wcm9maXRfcHJpY2UYDSABKAkSHgoWY2xvc2VfcG9zaXRpb25fb25fc3RvcBgOIAEoCBIyCgl1c2VyX2F1dGgYDyABKAsyGS5vcmRlcmx5X2dyaWQudjEuVXNlckF1dGhCBOJBAQISFwoPcHJpY2VfdG9sZXJhbmNlGBAgASgJIjgKEVN0YXJ0R3JpZFJlc3BvbnNlEiMKBGdyaWQYASABKAsyFS5vcmRlcmx5X2dyaWQudjEuR3JpZCKPAQoPU3RvcEdyaWRSZXF1ZXN0EhgKCnNlc3Npb25faWQYASABKAlCBOJBAQISGwoOY2xvc2VfcG9zaXRpb24YAiABKAhIAIgBARIyCgl1c2VyX2F1dGgYAyABKAsyGS5vcmRlcmx5X2dyaWQudjEuVXNlckF1dGhCBOJBAQJCEQoPX2Nsb3NlX3Bvc2l0aW9uIjcKEFN0b3BHcmlkUmVzcG9uc2USIwoEZ3JpZBgBIAEoCzIVLm9yZGVybHlfZ3JpZC52MS5HcmlkIl4KDkdldEdyaWRSZXF1ZXN0EhgKCnNlc3Npb25faWQYASABKAlCBOJBAQISMgoJdXNlcl9hdXRoGAIgASgLMhkub3JkZXJseV9ncmlkLnYxLlVzZXJBdXRoQgTiQQECIjYKD0dldEdyaWRSZXNwb25zZRIjCgRncmlkGAEgASgLMhUub3JkZXJseV9ncmlkLnYxLkdyaWQiqwEKEExpc3RHcmlkc1JlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCRIrCgZzdGF0dXMYAiABKA4yGy5vcmRlcmx5X2dyaWQudjEuR3JpZFN0YXR1cxIRCglwYWdlX3NpemUYAyABKAUSEgoKcGFnZV90b2tlbhgEIAEoCRIyCgl1c2VyX2F1dGgYBSABKAsyGS5vcmRlcmx5X2dyaWQudjEuVXNlckF1dGhCBOJBAQIiUgoRTGlzdEdyaWRzUmVzcG9uc2USJAoFZ3JpZHMYASADKAsyFS5vcmRlcmx5X2dyaWQudjEuR3JpZBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAki2QEKGExpc3RHcmlkU3VtbWFyaWVzUmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJEisKBnN0YXR1cxgCIAEoDjIbLm9yZGVybHlfZ3JpZC52MS5HcmlkU3RhdHVzEhIKCnN0YXJ0X3RpbWUYAyABKAMSEAoIZW5kX3RpbWUYBCABKAMSEQoJcGFnZV9zaXplGAUgASgFEhIKCnBhZ2VfdG9rZW4YBiABKAkSMgoJdXNlcl9hdXRoGAcgASgLMhkub3JkZXJseV9ncmlkLnYxLlVzZXJBdXRoQgTiQQECIpUBChlMaXN0R3JpZFN1bW1hcmllc1Jlc3BvbnNlEi8KCXN1bW1hcmllcxgBIAMoCzIcLm9yZGVybHlfZ3JpZC52MS5HcmlkU3VtbWFyeRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkSLgoGdG90YWxzGAMgASgLMh4ub3JkZXJseV9ncmlkLnYxLlN1bW1hcnlUb3RhbHMiRwoSUHJldmlld0dyaWRSZXF1ZXN0EjEKBmNvbmZpZxgBIAEoCzIbLm9yZGVybHlfZ3JpZC52MS5HcmlkQ29uZmlnQgTiQQECIpQDChNQcmV2aWV3R3JpZFJlc3BvbnNlEg4KBnN5bWJvbBgBIAEoCRINCgVsaW5lcxgCIAMoCRItCgZvcmRlcnMYAyADKAsyHS5vcmRlcmx5X2dyaWQudjEuUGxhbm5lZE9yZGVyEhkKEXF1YW50aXR5X3Blcl9jZWxsGAQgASgJEhYKDm9yZGVyX25vdGlvbmFsGAUgASgJEhcKD3JlcXVpcmVkX21hcmdpbhgGIAEoCRIbChNtaW5fcHJvZml0X3Blcl9ncmlkGAcgASgJEhsKE21heF9wcm9maXRfcGVyX2dyaWQYCCABKAkSIAoYbWluX3Byb2ZpdF9yYXRlX3Blcl9ncmlkGAkgASgJEiAKGG1heF9wcm9maXRfcmF0ZV9wZXJfZ3JpZBgKIAEoCRIQCghmZWVfcmF0ZRgLIAEoCRISCgptYXJrX3ByaWNlGAwgASgJEhcKD21pbl9vcmRlcl9wcmljZRgNIAEoCRIXCg9tYXhfb3JkZXJfcHJpY2UYDiABKAkSDQoFdmVudWUYDyABKAkifgoRV2F0Y2hGaWxsc1JlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCRIRCglhZnRlcl9zZXEYAiABKAQSMgoJdXNlcl9hdXRoGAMgASgLMhkub3JkZXJseV9ncmlkLnYxLlVzZXJBdXRoQgTiQQECEg4KBnJ1bl9pZBgEIAEoCSKAAQoSV2F0Y2hGaWxsc1Jlc3BvbnNlEiUKBGZpbGwYASABKAsyFS5vcmRlcmx5X2dyaWQudjEuRmlsbEgAEjoKD3JlcGxheV9jb21wbGV0ZRgCIAEoCzIfLm9yZGVybHlfZ3JpZC52MS5SZXBsYXlDb21wbGV0ZUgAQgcKBWV2ZW50IiIKDlJlcGxheUNvbXBsZXRlEhAKCGxhc3Rfc2VxGAEgASgEIqMBChZSZWdpc3RlckFjY291bnRSZXF1ZXN0EhgKCmFjY291bnRfaWQYASABKAlCBOJBAQISGQoLb3JkZXJseV9rZXkYAiABKAlCBOJBAQISIAoOb3JkZXJseV9zZWNyZXQYAyABKAlCCIABAeJBAgIEEjIKCXVzZXJfYXV0aBgEIAEoCzIZLm9yZGVybHlfZ3JpZC52MS5Vc2VyQXV0aEIE4kEBAiLfAQoVR2V0R3JpZEhpc3RvcnlSZXF1ZXN0EhgKCnNlc3Npb25faWQYASABKAlCBOJBAQISDgoGcnVuX2lkGAIgASgJEhUKDXN0YXJ0X3RpbWVfbXMYAyABKAMSEwoLZW5kX3RpbWVfbXMYBCABKAMSFQoNcmVzb2x1dGlvbl9tcxgFIAEoAxIRCglwYWdlX3NpemUYBiABKAUSEgoKcGFnZV90b2tlbhgHIAEoCRIyCgl1c2VyX2F1dGgYCCABKAsyGS5vcmRlcmx5X2dyaWQudjEuVXNlckF1dGhCBOJBAQIikwEKFkdldEdyaWRIaXN0b3J5UmVzcG9uc2USEgoKc2Vzc2lvbl9pZBgBIAEoCRIOCgZydW5faWQYAiABKAkSDgoGc3ltYm9sGAMgASgJEiwKBnBvaW50cxgEIAMoCzIcLm9yZGVybHlfZ3JpZC52MS5FcXVpdHlQb2ludBIXCg9uZXh0X3BhZ2VfdG9rZW4YBSABKAkiawoHQWNjb3VudBIPCgd1c2VyX2lkGAEgASgJEhIKCmFjY291bnRfaWQYAiABKAkSEwoLb3JkZXJseV9rZXkYAyABKAkSEgoKY3JlYXRlZF9tcxgEIAEoAxISCgp1cGRhdGVkX21zGAUgASgDIkQKF1JlZ2lzdGVyQWNjb3VudFJlc3BvbnNlEikKB2FjY291bnQYASABKAsyGC5vcmRlcmx5X2dyaWQudjEuQWNjb3VudCKUAQoXQ3JlYXRlU2Vzc2lvbktleVJlcXVlc3QSGAoKcHVibGljX2tleRgBIAEoCUIE4kEBAhIUCgZzY29wZXMYAiADKAlCBOJBAQISFQoNZXhwaXJlc19hdF9tcxgDIAEoAxIyCgl1c2VyX2F1dGgYBCABKAsyGS5vcmRlcmx5X2dyaWQudjEuVXNlckF1dGhCBOJBAQIikAEKClNlc3Npb25LZXkSDgoGa2V5X2lkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSEgoKcHVibGljX2tleRgDIAEoCRIOCgZzY29wZXMYBCADKAkSEgoKY3JlYXRlZF9tcxgFIAEoAxIVCg1leHBpcmVzX2F0X21zGAYgASgDEhIKCnJldm9rZWRfbXMYByABKAMiTAoYQ3JlYXRlU2Vzc2lvbktleVJlc3BvbnNlEjAKC3Nlc3Npb25fa2V5GAEgASgLMhsub3JkZXJseV9ncmlkLnYxLlNlc3Npb25LZXkiagoXUmV2b2tlU2Vzc2lvbktleVJlcXVlc3QSDgoGa2V5X2lkGAEgASgJEgsKA2FsbBgCIAEoCBIyCgl1c2VyX2F1dGgYAyABKAsyGS5vcmRlcmx5X2dyaWQudjEuVXNlckF1dGhCBOJBAQIiKwoYUmV2b2tlU2Vzc2lvbktleVJlc3BvbnNlEg8KB3Jldm9rZWQYASABKAUymAsKC0dyaWRTZXJ2aWNlEm4KCVN0YXJ0R3JpZBIhLm9yZGVybHlfZ3JpZC52MS5TdGFydEdyaWRSZXF1ZXN0GiIub3JkZXJseV9ncmlkLnYxLlN0YXJ0R3JpZFJlc3BvbnNlIhqC0+STAhQ6ASoiDy9hcGkvZ3JpZC9zdGFydBJqCghTdG9wR3JpZBIgLm9yZGVybHlfZ3JpZC52MS5TdG9wR3JpZFJlcXVlc3QaIS5vcmRlcmx5X2dyaWQudjEuU3RvcEdyaWRSZXNwb25zZSIZgtPkkwITOgEqIg4vYXBpL2dyaWQvc3RvcBJzCgdHZXRHcmlkEh8ub3JkZXJseV9ncmlkLnYxLkdldEdyaWRSZXF1ZXN0GiAub3JkZXJseV9ncmlkLnYxLkdldEdyaWRSZXNwb25zZSIlgtPkkwIfEh0vYXBpL2dyaWQvc3RhdHVzL3tzZXNzaW9uX2lkfRJuCglMaXN0R3JpZHMSIS5vcmRlcmx5X2dyaWQudjEuTGlzdEdyaWRzUmVxdWVzdBoiLm9yZGVybHlfZ3JpZC52MS5MaXN0R3JpZHNSZXNwb25zZSIagtPkkwIUEhIvYXBpL2dyaWQvc2Vzc2lvbnMShQEKEUxpc3RHcmlkU3VtbWFyaWVzEikub3JkZXJseV9ncmlkLnYxLkxpc3RHcmlkU3VtbWFyaWVzUmVxdWVzdBoqLm9yZGVybHlfZ3JpZC52MS5MaXN0R3JpZFN1bW1hcmllc1Jlc3BvbnNlIhmC0+STAhMSES9hcGkvZ3JpZC9zdW1tYXJ5EnsKC1ByZXZpZXdHcmlkEiMub3JkZXJseV9ncmlkLnYxLlByZXZpZXdHcmlkUmVxdWVzdBokLm9yZGVybHlfZ3JpZC52MS5QcmV2aWV3R3JpZFJlc3BvbnNlIiGC0+STAhs6BmNvbmZpZyIRL2FwaS9ncmlkL3ByZXZpZXcSkAEKCldhdGNoRmlsbHMSIi5vcmRlcmx5X2dyaWQudjEuV2F0Y2hGaWxsc1JlcXVlc3QaIy5vcmRlcmx5X2dyaWQudjEuV2F0Y2hGaWxsc1Jlc3BvbnNlIjeC0+STAjFaERIPL2FwaS9ncmlkL2ZpbGxzEhwvYXBpL2dyaWQvZmlsbHMve3Nlc3Npb25faWR9MAESiQEKDkdldEdyaWRIaXN0b3J5EiYub3JkZXJseV9ncmlkLnYxLkdldEdyaWRIaXN0b3J5UmVxdWVzdBonLm9yZGVybHlfZ3JpZC52MS5HZXRHcmlkSGlzdG9yeVJlc3BvbnNlIiaC0+STAiASHi9hcGkvZ3JpZC9oaXN0b3J5L3tzZXNzaW9uX2lkfRKCAQoPUmVnaXN0ZXJBY2NvdW50Eicub3JkZXJseV9ncmlkLnYxLlJlZ2lzdGVyQWNjb3VudFJlcXVlc3QaKC5vcmRlcmx5X2dyaWQudjEuUmVnaXN0ZXJBY2NvdW50UmVzcG9uc2UiHILT5JMCFjoBKiIRL2FwaS9ncmlkL2FjY291bnQSigEKEENyZWF0ZVNlc3Npb25LZXkSKC5vcmRlcmx5X2dyaWQudjEuQ3JlYXRlU2Vzc2lvbktleVJlcXVlc3QaKS5vcmRlcmx5X2dyaWQudjEuQ3JlYXRlU2Vzc2lvbktleVJlc3BvbnNlIiGC0+STAhs6ASoiFi9hcGkvZ3JpZC9zZXNzaW9uLWtleXMSkQEKEFJldm9rZVNlc3Npb25LZXkSKC5vcmRlcmx5X2dyaWQudjEuUmV2b2tlU2Vzc2lvbktleVJlcXVlc3QaKS5vcmRlcmx5X2dyaWQudjEuUmV2b2tlU2Vzc2lvbktleVJlc3BvbnNlIiiC0+STAiI6ASoiHS9hcGkvZ3JpZC9zZXNzaW9uLWtleXMvcmV2b2tlYgZwcm90bzM", [file_google_api_annotations, file_google_api_field_behavior, file_orderly_grid_v1_auth, file_orderly_grid_v1_grid]);
 
 /**
  * The REST body of POST /api/grid/start. Flat, as the REST contract has it; fields 1-14 and 16 are
@@ -827,6 +827,173 @@ export const RegisterAccountResponseSchema: GenMessage<RegisterAccountResponse> 
   messageDesc(file_orderly_grid_v1_grid_service, 19);
 
 /**
+ * The REST body of POST /api/grid/session-keys.
+ *
+ * @generated from message orderly_grid.v1.CreateSessionKeyRequest
+ */
+export type CreateSessionKeyRequest = Message<"orderly_grid.v1.CreateSessionKeyRequest"> & {
+  /**
+   * The ed25519 public key, 0x + 64 hex digits (32 bytes). Its id is `sk_` + the first 32 hex
+   * digits of its SHA-256; a key can be authorized once.
+   *
+   * @generated from field: string public_key = 1;
+   */
+  publicKey: string;
+
+  /**
+   * One or more of `read` (GetGrid, ListGrids, ListGridSummaries, WatchFills, GetGridHistory),
+   * `trade` (StartGrid, StopGrid) and `account` (reserved: grants nothing yet).
+   *
+   * @generated from field: repeated string scopes = 2;
+   */
+  scopes: string[];
+
+  /**
+   * When the key stops working, ms since the epoch: after user_auth.timestamp and at most 7 days
+   * after it; 0 means user_auth.timestamp + 24 h.
+   *
+   * @generated from field: int64 expires_at_ms = 3;
+   */
+  expiresAtMs: bigint;
+
+  /**
+   * user_id, timestamp and nonce as for any call; signature: the wallet's EIP-712 signature.
+   *
+   * @generated from field: orderly_grid.v1.UserAuth user_auth = 4;
+   */
+  userAuth?: UserAuth | undefined;
+};
+
+/**
+ * Describes the message orderly_grid.v1.CreateSessionKeyRequest.
+ * Use `create(CreateSessionKeyRequestSchema)` to create a new message.
+ */
+export const CreateSessionKeyRequestSchema: GenMessage<CreateSessionKeyRequest> = /*@__PURE__*/
+  messageDesc(file_orderly_grid_v1_grid_service, 20);
+
+/**
+ * A wallet's session key as the server stores it.
+ *
+ * @generated from message orderly_grid.v1.SessionKey
+ */
+export type SessionKey = Message<"orderly_grid.v1.SessionKey"> & {
+  /**
+   * @generated from field: string key_id = 1;
+   */
+  keyId: string;
+
+  /**
+   * The wallet (lower-case address).
+   *
+   * @generated from field: string user_id = 2;
+   */
+  userId: string;
+
+  /**
+   * @generated from field: string public_key = 3;
+   */
+  publicKey: string;
+
+  /**
+   * @generated from field: repeated string scopes = 4;
+   */
+  scopes: string[];
+
+  /**
+   * @generated from field: int64 created_ms = 5;
+   */
+  createdMs: bigint;
+
+  /**
+   * @generated from field: int64 expires_at_ms = 6;
+   */
+  expiresAtMs: bigint;
+
+  /**
+   * 0 while not revoked.
+   *
+   * @generated from field: int64 revoked_ms = 7;
+   */
+  revokedMs: bigint;
+};
+
+/**
+ * Describes the message orderly_grid.v1.SessionKey.
+ * Use `create(SessionKeySchema)` to create a new message.
+ */
+export const SessionKeySchema: GenMessage<SessionKey> = /*@__PURE__*/
+  messageDesc(file_orderly_grid_v1_grid_service, 21);
+
+/**
+ * @generated from message orderly_grid.v1.CreateSessionKeyResponse
+ */
+export type CreateSessionKeyResponse = Message<"orderly_grid.v1.CreateSessionKeyResponse"> & {
+  /**
+   * @generated from field: orderly_grid.v1.SessionKey session_key = 1;
+   */
+  sessionKey?: SessionKey | undefined;
+};
+
+/**
+ * Describes the message orderly_grid.v1.CreateSessionKeyResponse.
+ * Use `create(CreateSessionKeyResponseSchema)` to create a new message.
+ */
+export const CreateSessionKeyResponseSchema: GenMessage<CreateSessionKeyResponse> = /*@__PURE__*/
+  messageDesc(file_orderly_grid_v1_grid_service, 22);
+
+/**
+ * The REST body of POST /api/grid/session-keys/revoke: exactly one of key_id and all.
+ *
+ * @generated from message orderly_grid.v1.RevokeSessionKeyRequest
+ */
+export type RevokeSessionKeyRequest = Message<"orderly_grid.v1.RevokeSessionKeyRequest"> & {
+  /**
+   * The key to revoke (one of the signer's).
+   *
+   * @generated from field: string key_id = 1;
+   */
+  keyId: string;
+
+  /**
+   * Revoke every key of the signer.
+   *
+   * @generated from field: bool all = 2;
+   */
+  all: boolean;
+
+  /**
+   * @generated from field: orderly_grid.v1.UserAuth user_auth = 3;
+   */
+  userAuth?: UserAuth | undefined;
+};
+
+/**
+ * Describes the message orderly_grid.v1.RevokeSessionKeyRequest.
+ * Use `create(RevokeSessionKeyRequestSchema)` to create a new message.
+ */
+export const RevokeSessionKeyRequestSchema: GenMessage<RevokeSessionKeyRequest> = /*@__PURE__*/
+  messageDesc(file_orderly_grid_v1_grid_service, 23);
+
+/**
+ * @generated from message orderly_grid.v1.RevokeSessionKeyResponse
+ */
+export type RevokeSessionKeyResponse = Message<"orderly_grid.v1.RevokeSessionKeyResponse"> & {
+  /**
+   * How many keys this call revoked (0 when they were revoked or expired already).
+   *
+   * @generated from field: int32 revoked = 1;
+   */
+  revoked: number;
+};
+
+/**
+ * Describes the message orderly_grid.v1.RevokeSessionKeyResponse.
+ * Use `create(RevokeSessionKeyResponseSchema)` to create a new message.
+ */
+export const RevokeSessionKeyResponseSchema: GenMessage<RevokeSessionKeyResponse> = /*@__PURE__*/
+  messageDesc(file_orderly_grid_v1_grid_service, 24);
+
+/**
  * Runs grid-trading sessions on Orderly perpetual futures for wallet users.
  *
  * The google.api.http rules are the REST contract: the REST shim serves exactly these routes (read
@@ -937,6 +1104,28 @@ export const GridService: GenService<{
     methodKind: "unary";
     input: typeof RegisterAccountRequestSchema;
     output: typeof RegisterAccountResponseSchema;
+  },
+  /**
+   * Authorizes a client-generated ed25519 key to sign calls for the wallet, within scopes and until
+   * an expiry (README, "Session keys"). Signed by the wallet itself: `user_auth.signature` is its
+   * EIP-712 signature of the SessionKey typed data, never a session key's.
+   *
+   * @generated from rpc orderly_grid.v1.GridService.CreateSessionKey
+   */
+  createSessionKey: {
+    methodKind: "unary";
+    input: typeof CreateSessionKeyRequestSchema;
+    output: typeof CreateSessionKeyResponseSchema;
+  },
+  /**
+   * Revokes one of the wallet's session keys, or all of them (`all`). Signed by the wallet itself.
+   *
+   * @generated from rpc orderly_grid.v1.GridService.RevokeSessionKey
+   */
+  revokeSessionKey: {
+    methodKind: "unary";
+    input: typeof RevokeSessionKeyRequestSchema;
+    output: typeof RevokeSessionKeyResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_orderly_grid_v1_grid_service, 0);
