@@ -46,7 +46,7 @@ from server.grpc_service import GridServicer
 from server.health import HealthService
 from server.logs import configure_logging, get_logger
 from server.metrics import ServiceMetrics
-from server.recursion_guard import restore_recursion_limit
+from server.recursion_guard import import_eth_account, restore_recursion_limit
 from server.rest import RestShim
 from server.service.grid_service import VENUE_ORDERLY, VENUE_SIMULATOR, GridService, wall_clock_ms
 from server.service.runner import RunnerSettings
@@ -255,6 +255,9 @@ class Application:
             self.rest_port = await self._start_rest()
         self.venue.start()
         log.info("serving", grpc_port=self.grpc_port, rest_port=self.rest_port, store=self.store.backend)
+        # eth-account (signature checks) is imported on first use; import it now, off the event loop,
+        # so the listeners above answered before its 0.4 s import and the first signed call does not wait.
+        self._warm_up = asyncio.get_running_loop().run_in_executor(None, import_eth_account)
 
     @property
     def exchange_rest_url(self) -> str:

@@ -1,7 +1,8 @@
 """The `orderly-grid` command.
 
-Each subcommand lives in its own module and is imported only when used, so `orderly-grid --help`
-stays fast and a missing optional dependency breaks only its own command."""
+Each subcommand lives in its own module and is imported only when used (also for its arguments), so
+`orderly-grid --help` stays fast, `serve` starts without the other commands' imports, and a missing
+optional dependency breaks only its own command."""
 
 from __future__ import annotations
 
@@ -31,7 +32,9 @@ def stop_on_signals() -> asyncio.Event:
     return stop
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
+    """The parser; only the `selected` subcommand's module is imported for its arguments (the others
+    only list their help), so `serve` does not pay for the simulator's or the backtester's imports."""
     parser = argparse.ArgumentParser(
         prog="orderly-grid",
         description="Grid-trading service for the Orderly Network perpetual-futures DEX.",
@@ -39,13 +42,16 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module_name, help_text) in SUBCOMMANDS.items():
         sub = commands.add_parser(name, help=help_text, description=help_text)
-        importlib.import_module(module_name).add_arguments(sub)
+        if name == selected:
+            importlib.import_module(module_name).add_arguments(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    selected = next((a for a in arguments if not a.startswith("-")), None)
+    parser = build_parser(selected)
+    args = parser.parse_args(arguments)
     if args.command is None:
         parser.print_help()
         return 0

@@ -22,9 +22,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from eth_account import Account
-from eth_account.messages import encode_defunct
 from google.protobuf.message import Message
+from orderly_grid import eth
 from orderly_grid.session_keys import DEFAULT_CHAIN_ID, recover_authorizer
 from orderly_grid.signing import (
     AUTH_FIELD,
@@ -41,8 +40,6 @@ from server.auth.session_keys import KEY_ID, SessionKeyRegistry, authorization_o
 from server.logs import get_logger
 from server.recursion_guard import restore_recursion_limit
 from server.store.errors import StoreUnavailable
-
-restore_recursion_limit()  # eth_account's import (py_ecc) raised it: see server.recursion_guard
 
 DEFAULT_WINDOW_MS = 300_000
 METADATA_KEYS = {
@@ -163,9 +160,11 @@ def parse_auth_block(request: Message, metadata: Metadata | None = None) -> Auth
 def recover_signer(text: str, signature: str) -> str | None:
     """The lower-case address that signed `text` (EIP-191), or None if the signature is unusable."""
     try:
-        address: str = Account.recover_message(encode_defunct(text=text), signature=signature)
+        address = eth.recover_text_signer(text, signature)
     except Exception:  # eth-account/eth-keys raise assorted types for bad signatures: all mean invalid
         return None
+    finally:
+        restore_recursion_limit()  # in case this was eth-account's first import (server.recursion_guard)
     return address.lower()
 
 
@@ -290,7 +289,9 @@ class AuthVerifier:
                 timestamp_ms=block.timestamp_ms,
                 nonce=block.nonce,
             )
-            if recover_authorizer(typed, block.signature) == block.user_id.lower():
+            authorizer = recover_authorizer(typed, block.signature)
+            restore_recursion_limit()  # in case this was eth-account's first import
+            if authorizer == block.user_id.lower():
                 return "signature"
             raise DomainError.invalid_field(
                 "user_auth.signature",

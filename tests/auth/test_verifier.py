@@ -8,7 +8,7 @@ from pathlib import Path
 import grpc
 import pytest
 from google.protobuf.message import Message
-from orderly_grid import signing
+from orderly_grid import eth, signing
 from orderly_grid.v1 import auth_pb2
 from orderly_grid.v1 import grid_service_pb2 as pb
 
@@ -92,7 +92,7 @@ async def test_a_signature_by_another_wallet_is_rejected_without_revealing_the_s
     request.user_auth.user_id = ALICE  # type: ignore[attr-defined]  # Bob claims to be Alice
     error = await rejected(verifier, "StartGrid", request)
     assert error.reason == ErrorReason.INVALID_SIGNATURE
-    bob = signing.Account.from_key(BOB_KEY).address
+    bob = eth.address_of(BOB_KEY)
     assert bob.lower() not in str(error).lower()
 
 
@@ -175,7 +175,7 @@ async def test_a_nonce_stays_consumed_for_as_long_as_its_timestamp_is_acceptable
 def legacy_request(key: str = ALICE_KEY, nonce: str = "legacy-nonce-1") -> pb.StopGridRequest:
     request = pb.StopGridRequest(session_id="s1")
     signature = signing.sign_text(key, signing.build_legacy_message(T0_MS, nonce))
-    address = signing.Account.from_key(key).address
+    address = eth.address_of(key)
     request.user_auth.CopyFrom(
         auth_pb2.UserAuth(user_id=address, signature=signature, timestamp=T0_MS, nonce=nonce)
     )

@@ -15,11 +15,13 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from types import TracebackType
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import grpc
-from eth_account.signers.local import LocalAccount
 from google.protobuf.message import Message
+
+if TYPE_CHECKING:  # eth-account is imported on first use (see orderly_grid.eth)
+    from eth_account.signers.local import LocalAccount
 
 from orderly_grid import params as p
 from orderly_grid.errors import GridError, from_rpc_error

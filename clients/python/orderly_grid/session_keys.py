@@ -23,10 +23,9 @@ from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from eth_account import Account
-from eth_account.messages import encode_typed_data
 from google.protobuf.message import Message
 
+from orderly_grid import eth
 from orderly_grid.signing import AUTH_FIELD, build_auth_message, canonical_params_digest, new_nonce
 from orderly_grid.v1 import auth_pb2, grid_service_pb2
 
@@ -121,9 +120,7 @@ def authorization_typed_data(
 def recover_authorizer(typed_data: dict[str, Any], signature: str) -> str | None:
     """The lower-case address that signed the typed data, or None if the signature is unusable."""
     try:
-        address: str = Account.recover_message(
-            encode_typed_data(full_message=typed_data), signature=signature
-        )
+        address = eth.recover_typed_data_signer(typed_data, signature)
     except Exception:  # eth-account raises assorted types for bad signatures: all mean invalid
         return None
     return address.lower()
@@ -202,22 +199,21 @@ def authorize_session_key(
 ) -> auth_pb2.UserAuth:
     """The wallet's EIP-712 signature of a CreateSessionKeyRequest (its public_key, scopes and
     expires_at_ms), set as the request's `user_auth`."""
-    account = Account.from_key(wallet_private_key)
+    wallet = eth.address_of(wallet_private_key)
     used_nonce = new_nonce() if nonce is None else nonce
     typed = authorization_typed_data(
         domain=domain,
         chain_id=chain_id,
-        wallet=account.address,
+        wallet=wallet,
         public_key_hex=request.public_key,
         scopes=request.scopes,
         expires_at_ms=effective_expiry_ms(request.expires_at_ms, timestamp_ms),
         timestamp_ms=timestamp_ms,
         nonce=used_nonce,
     )
-    signed = account.sign_message(encode_typed_data(full_message=typed))
     auth = auth_pb2.UserAuth(
-        user_id=account.address,
-        signature="0x" + bytes(signed.signature).hex(),
+        user_id=wallet,
+        signature=eth.sign_typed_data(wallet_private_key, typed),
         timestamp=timestamp_ms,
         nonce=used_nonce,
     )

@@ -34,11 +34,10 @@ import hashlib
 import json
 import secrets
 
-from eth_account import Account
-from eth_account.messages import encode_defunct
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
+from orderly_grid import eth
 from orderly_grid.v1 import auth_pb2
 
 DEFAULT_DOMAIN = "orderly-grid"
@@ -109,8 +108,7 @@ def new_nonce() -> str:
 
 def sign_text(private_key: str | bytes, text: str) -> str:
     """EIP-191 personal_sign of `text`: the 65-byte signature as 0x-prefixed hex."""
-    signed = Account.sign_message(encode_defunct(text=text), private_key=private_key)
-    return "0x" + bytes(signed.signature).hex()
+    return eth.sign_text(private_key, text)
 
 
 def signature_form_problem(signature: str) -> str | None:
@@ -140,7 +138,7 @@ def sign_request(
     `timestamp_ms` is the signing time (ms since the epoch; the server accepts +-5 minutes around its
     clock); `nonce` defaults to a fresh random one. Returns the UserAuth that was set.
     """
-    user_id = Account.from_key(private_key).address
+    user_id = eth.address_of(private_key)
     used_nonce = new_nonce() if nonce is None else nonce
     text = build_auth_message(
         domain, action, user_id, canonical_params_digest(request), timestamp_ms, used_nonce

@@ -13,10 +13,12 @@ import threading
 from collections.abc import Coroutine, Iterator, Sequence
 from concurrent.futures import Future
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import grpc
-from eth_account.signers.local import LocalAccount
+
+if TYPE_CHECKING:  # eth-account is imported on first use (see orderly_grid.eth)
+    from eth_account.signers.local import LocalAccount
 
 from orderly_grid import params as p
 from orderly_grid.client import DEFAULT_TARGET, DEFAULT_TIMEOUT_S, DEFAULT_WRITE_TIMEOUT_S, GridClient

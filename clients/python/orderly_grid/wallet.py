@@ -11,9 +11,10 @@ import json
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from eth_account import Account
-from eth_account.signers.local import LocalAccount
+if TYPE_CHECKING:  # eth-account is imported on first use (see orderly_grid.eth)
+    from eth_account.signers.local import LocalAccount
 
 KEY_ENV = "ORDERLY_GRID_WALLET_KEY"
 KEYSTORE_ENV = "ORDERLY_GRID_KEYSTORE"
@@ -34,6 +35,8 @@ class Wallet:
 
     @classmethod
     def from_key(cls, private_key: str | bytes) -> Wallet:
+        from eth_account import Account
+
         try:
             return cls(Account.from_key(private_key))
         except (ValueError, TypeError):
@@ -43,6 +46,8 @@ class Wallet:
     @classmethod
     def from_keystore(cls, path: str | Path, password: str) -> Wallet:
         """Decrypt an Ethereum keystore (Web3 Secret Storage JSON) file."""
+        from eth_account import Account
+
         try:
             keyfile = json.loads(Path(path).read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
@@ -100,6 +105,8 @@ def load_wallet(
 
 def as_wallet(key: Wallet | LocalAccount | str | bytes) -> Wallet:
     """Accept the forms callers hold a key in."""
+    from eth_account.signers.local import LocalAccount
+
     if isinstance(key, Wallet):
         return key
     if isinstance(key, LocalAccount):
