@@ -129,6 +129,9 @@ def invoke(channel: grpc.Channel, method: Method, payload: bytes, metadata: Meta
     return Outcome("OK", response=bytes(response))
 
 
+OVERSIZED_METADATA = "received metadata size exceeds"
+
+
 def judge(error: grpc.RpcError) -> Outcome:
     call: Any = error  # an RpcError raised by a call is also the call
     code: grpc.StatusCode = call.code()
@@ -136,6 +139,10 @@ def judge(error: grpc.RpcError) -> Outcome:
     status = status_from_trailing_metadata(call.trailing_metadata(), code, details)
     if code in FORBIDDEN_CODES:
         return Outcome(code.name, f"{code.name}: {details[:200]}")
+    if code is grpc.StatusCode.RESOURCE_EXHAUSTED and details.startswith(OVERSIZED_METADATA):
+        # gRPC's own transport refuses metadata over its size limit (HTTP's 431) before any of the
+        # service's code runs: nothing to attach ErrorInfo to, and nothing reached the service.
+        return Outcome(code.name)
     if not _has_error_info(status):
         return Outcome(code.name, f"{code.name} without ErrorInfo: {details[:200]}")
     return Outcome(code.name)

@@ -428,6 +428,10 @@ def bases(account: SimAccount) -> dict[str, Message]:
         "ListGridSummaries": pb.ListGridSummariesRequest(start_time=1, page_size=10, user_auth=auth()),
         "PreviewGrid": pb.PreviewGridRequest(config=_config()),
         "WatchFills": pb.WatchFillsRequest(session_id=A_SESSION, user_auth=auth()),
+        "CreateSessionKey": pb.CreateSessionKeyRequest(
+            public_key="0x" + "11" * 32, scopes=["read"], user_auth=auth()
+        ),
+        "RevokeSessionKey": pb.RevokeSessionKeyRequest(all=True, user_auth=auth()),
         "GetGridHistory": pb.GetGridHistoryRequest(
             session_id=A_SESSION, resolution_ms=60_000, page_size=10, user_auth=auth()
         ),
