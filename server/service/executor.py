@@ -51,6 +51,7 @@ VenueCommand = PlaceOrder | CancelOrder | ClosePosition | QueryOrder
 # How long after its placement was sent an order the venue cannot find may still land (a request in
 # flight, or queued at the venue); only after this is "not found" taken as "never placed".
 PLACEMENT_SETTLE_MS = 10_000
+SENT_IDS_KEPT = 10_000
 RESTART_SETTLE_MS = 2_000  # the same for ids of a process that died: counted from this one's start
 # How far before the last seen fill to ask the venue for trades again (venue clocks and pushes race).
 FILL_LOOKBACK_MS = 60_000
@@ -87,11 +88,20 @@ class CommandExecutor:
         # When each recent placement was sent (insertion order = time order): a look-up that cannot
         # find one of these may simply have overtaken it.
         self._sent_ms: dict[str, int] = {}
+        # Every id this process sent lately (bounded): a round replayed after a failed state write
+        # derives the same placements again, and these must not go out a second time.
+        self._sent_ids: dict[str, None] = {}
         self._started_ms = now_ms()
+
+    def was_sent(self, client_order_id: str) -> bool:
+        return client_order_id in self._sent_ids
 
     def _sent(self, client_order_id: str) -> None:
         now = self._now_ms()
         self._sent_ms[client_order_id] = now
+        self._sent_ids[client_order_id] = None
+        if len(self._sent_ids) > SENT_IDS_KEPT:
+            del self._sent_ids[next(iter(self._sent_ids))]
         while self._sent_ms:
             oldest = next(iter(self._sent_ms))
             if now - self._sent_ms[oldest] < PLACEMENT_SETTLE_MS:

@@ -72,6 +72,10 @@ log = structlog.get_logger(__name__)
 MAX_RECONCILES_PER_ITEM = 3
 MAX_FLATTENS = 2
 LEDGER_PAGE = 500
+# What a round may hold besides fills and still put its counter orders on the wire first: events that
+# only move prices or acknowledge orders (a replay without them reaches the same orders, or leaves
+# cells the reconciliation resolves).
+_HOT_PATH_EVENTS = (OrderFilled, OrderPartiallyFilled, MarkPriceUpdated, OrderAccepted)
 EXPECTED_ANOMALIES = frozenset({"position_mismatch", "unknown_order_cancelled", "unknown_order_accepted"})
 
 
@@ -114,6 +118,7 @@ class Session:
         self._applied: set[tuple[str, str]] = set()
         self._applied_unsaved: list[tuple[str, str]] = []  # added since the state was last saved
         self._replay: list[FillRecord] = []  # ledger fills the saved state has not applied yet
+        self._replaying = False  # applying those (catch_up)
         self._flattens = 0
         self._pending_close: str | None = None
         # The position at which the venue refused (or could not take) a close: a residual of exactly
@@ -181,7 +186,11 @@ class Session:
         replay, self._replay = self._replay, []
         if replay:
             log.info("replaying_unapplied_fills", fills=len(replay))
-            await self.process([_fill_event(record) for record in replay], [], None)
+            self._replaying = True  # their counter orders may be out already: see _still_wanted
+            try:
+                await self.process([_fill_event(record) for record in replay], [], None)
+            finally:
+                self._replaying = False
         fills = await reads.fills(self.symbol, self.state.prefix) if reads is not None else None
         await self.process(
             list(fills) if fills is not None else await self._executor.session_fills(), [], None
@@ -397,11 +406,16 @@ class Session:
     ) -> RoundOutcome:
         total = RoundOutcome()
         reconciles = 0
+        replayed = bool(events) and self._replaying
         while events or commands:
             batch = self._step_all(events)
-            batch.venue[:0] = commands
-            await self._make_durable(batch)
-            venue = self._still_wanted(batch.venue)
+            if self._counter_first(batch, events, commands) and not replayed:
+                await self._append_fills(batch)
+            else:
+                batch.venue[:0] = commands
+                await self._make_durable(batch)
+            venue = self._still_wanted(batch.venue, replayed)
+            replayed = False
             outcome = await self._executor.execute(venue, received_ns if batch.had_fill else None)
             await self._write_points()  # after the counter orders are on the wire: off their path
             if any(isinstance(command, ClosePosition) for command in venue):
@@ -428,21 +442,42 @@ class Session:
         if self._unsaved:
             await self._persist()
 
-    def _still_wanted(self, commands: list[VenueCommand]) -> list[VenueCommand]:
+    def _still_wanted(self, commands: list[VenueCommand], replayed: bool) -> list[VenueCommand]:
         """Drop placements a later event of the same round superseded: when a cell's order and its
         successor's fill are both in one batch (catch-up after a restart), the engine already moved
-        the cell past the first order, which must not reach the venue."""
+        the cell past the first order, which must not reach the venue. Drop too every placement that
+        may have gone out before: counter orders go out before the state that holds them is saved
+        (`_counter_first`), so fills replayed from the ledger (`replayed`: after a crash, or a failed
+        state write) derive placements again that an earlier process -- or this one -- may have
+        sent. Their cells stay PLACING, and the reconciliation resolves them from the venue (adopted
+        if it has them, looked up otherwise; one it never saw is re-placed under a new id)."""
         cells = self.state.cells
-        return [
-            command
-            for command in commands
-            if not isinstance(command, PlaceOrder)
-            or command.cell_index is None
-            or (
-                command.cell_index < len(cells)
-                and cells[command.cell_index].client_order_id == command.client_order_id
-            )
-        ]
+        wanted: list[VenueCommand] = []
+        for command in commands:
+            if isinstance(command, PlaceOrder) and command.cell_index is not None:
+                current = (
+                    command.cell_index < len(cells)
+                    and cells[command.cell_index].client_order_id == command.client_order_id
+                )
+                if not current or replayed or self._executor.was_sent(command.client_order_id):
+                    continue
+            wanted.append(command)
+        return wanted
+
+    def _counter_first(self, batch: _Round, events: list[Event], commands: list[VenueCommand]) -> bool:
+        """The hot path: a round of fills (with the mark pushes and acknowledgements that came with
+        them), whose only venue commands are placements of cell orders (their counter orders).
+        Their ids are deterministic and the fills are in the ledger first, so the orders go out
+        before the session state is saved (it follows, grouped, at the end of `process`); a crash in
+        between is what resume covers (the ledger's fills are applied again, the orders resolved
+        from the venue, never sent again)."""
+        return (
+            bool(batch.fills)
+            and not commands
+            and not self.stopping
+            and all(isinstance(event, _HOT_PATH_EVENTS) for event in events)
+            and all(isinstance(c, PlaceOrder) and c.cell_index is not None for c in batch.venue)
+        )
 
     def _step_all(self, events: list[Event]) -> _Round:
         batch = _Round()
@@ -506,6 +541,13 @@ class Session:
             batch.venue.append(command)
 
     async def _make_durable(self, batch: _Round) -> None:
+        await self._append_fills(batch)
+        if (self._unsaved and self._must_persist) or (
+            self.stopping and self.record.status is SessionStatus.RUNNING
+        ):
+            await self._persist()
+
+    async def _append_fills(self, batch: _Round) -> None:
         if batch.fills:
             # Append and publish under the user's lock: fills reach subscribers in seq order even
             # when several sessions of one user fill at once. A fill is durable once appended, so it
@@ -515,10 +557,6 @@ class Session:
                 for fill, round_trip in batch.fills:
                     await self._append(fill, round_trip)
         self._fill_events.clear()
-        if (self._unsaved and self._must_persist) or (
-            self.stopping and self.record.status is SessionStatus.RUNNING
-        ):
-            await self._persist()
 
     async def _append(self, fill: RecordFill, round_trip: RecordRoundTrip | None) -> None:
         event = self._fill_events.get((fill.order_id, fill.trade_id))

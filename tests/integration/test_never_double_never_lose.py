@@ -286,10 +286,20 @@ async def test_a_fill_of_a_round_whose_state_write_failed_is_applied_once_the_st
         replay = server.watch(A_SESSION)
         await replay.wait_for(lambda w: len(w.fills) == 1, "the fill in the ledger")
         replay.cancel()
-        assert not any(o.side == "SELL" and o.price == Decimal("43000") for o in venue_orders(sim, prefix))
+        # The counter order goes out before the state write (the hot path); the write fails and the
+        # round is undone, but the order is on the venue.
+        await wait_for_order(sim, "SELL", "43000", "the counter sell, sent before the write", prefix=prefix)
         faulty[-1].failing = False
-        await control.set_price(SYMBOL, "41960")  # any later round (a mark push) applies it first
-        await wait_for_order(sim, "SELL", "43000", "the counter sell of the reverted fill", prefix=prefix)
+        await control.set_price(SYMBOL, "41960")  # a later round applies the fill again: not the order
+
+        async def adopted() -> bool:
+            grid = await server.get(A_SESSION)
+            sells = [o for o in grid.open_orders if o.side == grid_pb2.SIDE_SELL and o.price == "43000"]
+            return len(sells) == 1 and Decimal(grid.position.quantity) > 0
+
+        await wait_until(adopted, "the session to hold the fill and the counter order it sent")
+        sent = [s.client_order_id for s in sim.context.venue.submissions.get(sim.account.account_id, [])]
+        assert all(count == 1 for count in Counter(sent).values()), Counter(sent)
     async with running_app(sim, tmp_path) as server:
         grid = await server.get(A_SESSION)
         [filled] = [o for o in every_order(sim, prefix) if o.status == "FILLED"]
@@ -360,3 +370,42 @@ async def test_fills_booked_after_a_refused_close_are_closed_too(
 def closing_candidates(sim: RunningSimulator, prefix: str) -> list[Order]:
     """The session's filled sells (what it is short)."""
     return [o for o in every_order(sim, prefix) if o.side == "SELL" and o.status == "FILLED"]
+
+
+async def test_a_crash_after_a_counter_order_went_out_before_its_state_was_saved_never_sends_it_again(
+    sim: RunningSimulator, control: SimulatorControl, tmp_path: Path
+) -> None:
+    """The hot path sends a counter order once its fill is in the ledger, before the session state
+    is saved. Crash in between: the restart applies the ledger's fill again and derives the same
+    counter order, which it must resolve from the venue (adopt it), never send a second time."""
+    faulty: list[FailingSessionWrites] = []
+
+    def wrap(store: Store) -> Store:
+        faulty.append(FailingSessionWrites(store))
+        return cast(Store, faulty[-1])
+
+    async with running_app(sim, tmp_path, wrap_store=wrap) as server:
+        prefix = prefix_of((await server.stub.StartGrid(start_request())).grid)
+        faulty[-1].failing = True  # from now on no state write lands: the crash comes before one does
+        await control.set_price(SYMBOL, "41950")
+        await wait_for_order(sim, "SELL", "43000", "the counter sell, sent before the write", prefix=prefix)
+        assert server.app.service is not None
+        for runner in server.app.service.runners:
+            await runner.abandon()
+
+    async with running_app(sim, tmp_path) as server:
+
+        async def adopted() -> bool:
+            grid = await server.get(A_SESSION)
+            sells = [o for o in grid.open_orders if o.side == grid_pb2.SIDE_SELL and o.price == "43000"]
+            return len(sells) == 1 and bool(sells[0].order_id)
+
+        await wait_until(adopted, "the restarted session to adopt the counter order from the venue")
+        grid = await server.get(A_SESSION)
+        [filled] = [o for o in every_order(sim, prefix) if o.status == "FILLED"]
+        assert Decimal(grid.position.quantity) == filled.quantity
+    sent = [s.client_order_id for s in sim.context.venue.submissions.get(sim.account.account_id, [])]
+    assert all(count == 1 for count in Counter(sent).values()), Counter(sent)
+    assert (
+        len([o for o in venue_orders(sim, prefix) if o.side == "SELL" and o.price == Decimal("43000")]) == 1
+    )
