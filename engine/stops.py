@@ -96,6 +96,19 @@ def trigger_crossed(state: SessionState, mark: Decimal) -> bool:
     return mark >= trigger if trigger > current else mark <= trigger
 
 
+def mark_matters(state: SessionState, mark: Decimal) -> bool:
+    """Whether `apply_mark` would change anything at this mark: a stop or take-profit crossed, a
+    trigger crossed, or parked cells that may rest now. Every other mark only values the session,
+    so the shell need not wake the session for it (it keeps the mark for valuations itself)."""
+    if state.status is SessionStatus.STOPPED:
+        return False
+    if _stop_hit(state, mark) is not None:
+        return True
+    if state.status is SessionStatus.PENDING_TRIGGER:
+        return trigger_crossed(state, mark)
+    return bool(state.parked_cells) and state.status is SessionStatus.RUNNING
+
+
 def apply_mark(state: SessionState, event: MarkPriceUpdated) -> tuple[SessionState, tuple[Command, ...]]:
     if state.status is SessionStatus.STOPPED:
         return state, _NO_COMMANDS

@@ -1,7 +1,8 @@
 """Routes the exchange's account-wide event stream to the sessions it concerns.
 
-Order events and fills go to the one session whose client_order_id prefix they carry; mark prices
-and venue snapshots go to every session on their symbol; a funding settlement (per account and
+Order events and fills go to the one session whose client_order_id prefix they carry; venue
+snapshots go to every session on their symbol, mark prices only to those they could move (every
+session keeps the latest for its valuations); a funding settlement (per account and
 symbol) is split between the sessions on the symbol in proportion to their positions. Events of no
 running session (another instance's, the user's own manual orders, a stopped run's late reports)
 are dropped. Delivery awaits each session queue's `put`, so a full queue slows the stream down
@@ -69,7 +70,16 @@ class EventRouter:
     async def route(self, venue_event: VenueEvent) -> None:
         received_ns = time.monotonic_ns()
         event = venue_event.event
-        if isinstance(event, MarkPriceUpdated | VenueSnapshot):
+        if isinstance(event, MarkPriceUpdated):
+            # Every session keeps the mark for its valuations; only those it could move (a stop,
+            # a trigger, parked cells) or that are stopping are woken with it (SessionRunner.wants_mark).
+            for runner in tuple(self._by_symbol.get(venue_event.symbol, {}).values()):
+                runner.note_mark(event.price)
+                if runner.wants_mark(event.price):
+                    await runner.submit(event, received_ns)
+            self.routed += 1
+            return
+        if isinstance(event, VenueSnapshot):
             for runner in tuple(self._by_symbol.get(venue_event.symbol, {}).values()):
                 await runner.submit(event, received_ns)
             self.routed += 1

@@ -19,6 +19,7 @@ from decimal import Decimal
 import structlog
 
 from engine import Command, Event, SessionState
+from engine.stops import mark_matters
 from server.api.errors import DomainError, ErrorReason
 from server.service.account_resume import AccountResume
 from server.service.equity_points import DEFAULT_EQUITY_INTERVAL_MS
@@ -138,6 +139,15 @@ class SessionRunner:
             self._run(), name=f"session-{self.session_id}", context=contextvars.Context()
         )
         self._ticker = asyncio.create_task(self._tick_every_interval(), context=contextvars.Context())
+
+    def wants_mark(self, price: Decimal) -> bool:
+        """A mark the session must see: one it could act on (engine.stops.mark_matters), and every
+        mark while it stops (each wakes it to check whether the venue confirmed the stop yet)."""
+        return self.session.stopping or mark_matters(self.session.state, price)
+
+    def note_mark(self, price: Decimal) -> None:
+        """The latest mark, for valuations, without waking the session (see router)."""
+        self.session.last_mark = price
 
     async def submit(self, event: Event, received_ns: int) -> None:
         await self._queue.put(_Inbound(event, received_ns))

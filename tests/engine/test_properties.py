@@ -32,6 +32,7 @@ from engine import (
     state_to_dict,
     step,
 )
+from engine.stops import mark_matters
 from tests.engine.support import RULES, Venue, make_config
 
 D = Decimal
@@ -239,3 +240,20 @@ def test_any_reachable_state_survives_a_json_round_trip(
     config, path, parts = scenario
     state, _, _ = run(config, path, parts, stop_at_end=stop_at_end)
     assert state_from_dict(json.loads(json.dumps(state_to_dict(state)))) == state
+
+
+@given(scenario=scenarios(), mark=st.integers(min_value=38_000, max_value=72_000))
+def test_a_mark_that_does_not_matter_changes_nothing_anywhere_on_the_path(
+    scenario: tuple[GridConfig, list[Decimal], int], mark: int
+) -> None:
+    """The router wakes a session with a mark only when engine.stops.mark_matters says so: at
+    every reachable state, any other mark must leave the state as it is and command nothing."""
+    config, path, parts = scenario
+
+    def check(previous: SessionState, event: Event, venue: Venue) -> None:
+        del event, venue
+        for price in (D(mark), *path):
+            if not mark_matters(previous, price):
+                assert step(previous, MarkPriceUpdated(price, 10**12)) == (previous, ())
+
+    run(config, path, parts, check)
