@@ -19,7 +19,8 @@ from server.api.http_rules import (
 GRID = "orderly_grid.v1.GridService"
 HEALTH = "orderly_grid.v1.HealthService"
 
-# The REST contract of architecture.md, plus the routes this API adds (preview, fills, account).
+# The REST contract of architecture.md, plus the routes this API adds (preview, fills, account,
+# history, backtest).
 EXPECTED_ROUTES = {
     ("POST", "/api/grid/start"): (f"{GRID}.StartGrid", "*"),
     ("POST", "/api/grid/stop"): (f"{GRID}.StopGrid", "*"),
@@ -31,6 +32,7 @@ EXPECTED_ROUTES = {
     ("GET", "/api/grid/fills"): (f"{GRID}.WatchFills", ""),
     ("POST", "/api/grid/account"): (f"{GRID}.RegisterAccount", "*"),
     ("GET", "/api/grid/history/{session_id}"): (f"{GRID}.GetGridHistory", ""),
+    ("POST", "/api/grid/backtest"): (f"{GRID}.BacktestGrid", "*"),
     ("GET", "/health"): (f"{HEALTH}.GetLiveness", ""),
     ("GET", "/"): (f"{HEALTH}.GetLiveness", ""),
     ("GET", "/health/ready"): (f"{HEALTH}.GetReadiness", ""),
@@ -51,12 +53,12 @@ def test_every_rpc_of_every_api_service_has_an_http_rule() -> None:
     bound = {route.rpc for route in api_routes()}
     declared = {method.full_name for service in API_SERVICES for method in service.methods}
     assert declared == bound
-    assert len(declared) == 12
+    assert len(declared) == 13
 
 
-def test_the_watch_routes_are_marked_server_streaming_and_nothing_else_is() -> None:
+def test_the_watch_and_backtest_routes_are_marked_server_streaming_and_nothing_else_is() -> None:
     streaming = {route.path_template for route in api_routes() if route.server_streaming}
-    assert streaming == {"/api/grid/fills/{session_id}", "/api/grid/fills"}
+    assert streaming == {"/api/grid/fills/{session_id}", "/api/grid/fills", "/api/grid/backtest"}
 
 
 def test_path_params_are_request_fields() -> None:

@@ -73,6 +73,16 @@ class GridServiceStub:
     """Stores the user's Orderly account credentials, used to trade for that user. Replaces any
     previous registration. The secret is never returned by any RPC nor written to logs.
     """
+    BacktestGrid: _grpc.UnaryStreamMultiCallable[_grid_service_pb2.BacktestGridRequest, _grid_service_pb2.BacktestGridResponse]
+    """Backtests a grid on a price path sent inline (prices_csv) with the same engine the live service
+    runs: what StartGrid with this config would have done. Needs no signature; limited per client
+    address like PreviewGrid, and the server runs a bounded number of backtests at once
+    (RESOURCE_EXHAUSTED, RATE_LIMIT_EXCEEDED past either). The symbol's rules come from the venue.
+    Streams BacktestGridResponse messages: progress (at least one), then exactly one result, then
+    the stream ends. INVALID_ARGUMENT naming the field for a bad config or CSV (prices_csv: the
+    message names the line and field). REST: newline-delimited JSON, one BacktestGridResponse per
+    line ({"progress": {...}} ... {"result": {...}}).
+    """
 
 @_typing.type_check_only
 class GridServiceAsyncStub(GridServiceStub):
@@ -118,6 +128,16 @@ class GridServiceAsyncStub(GridServiceStub):
     RegisterAccount: _aio.UnaryUnaryMultiCallable[_grid_service_pb2.RegisterAccountRequest, _grid_service_pb2.RegisterAccountResponse]  # type: ignore[assignment]
     """Stores the user's Orderly account credentials, used to trade for that user. Replaces any
     previous registration. The secret is never returned by any RPC nor written to logs.
+    """
+    BacktestGrid: _aio.UnaryStreamMultiCallable[_grid_service_pb2.BacktestGridRequest, _grid_service_pb2.BacktestGridResponse]  # type: ignore[assignment]
+    """Backtests a grid on a price path sent inline (prices_csv) with the same engine the live service
+    runs: what StartGrid with this config would have done. Needs no signature; limited per client
+    address like PreviewGrid, and the server runs a bounded number of backtests at once
+    (RESOURCE_EXHAUSTED, RATE_LIMIT_EXCEEDED past either). The symbol's rules come from the venue.
+    Streams BacktestGridResponse messages: progress (at least one), then exactly one result, then
+    the stream ends. INVALID_ARGUMENT naming the field for a bad config or CSV (prices_csv: the
+    message names the line and field). REST: newline-delimited JSON, one BacktestGridResponse per
+    line ({"progress": {...}} ... {"result": {...}}).
     """
 
 class GridServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -215,6 +235,22 @@ class GridServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_grid_service_pb2.RegisterAccountResponse, _abc.Awaitable[_grid_service_pb2.RegisterAccountResponse]]:
         """Stores the user's Orderly account credentials, used to trade for that user. Replaces any
         previous registration. The secret is never returned by any RPC nor written to logs.
+        """
+
+    @_abc_1.abstractmethod
+    def BacktestGrid(
+        self,
+        request: _grid_service_pb2.BacktestGridRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_grid_service_pb2.BacktestGridResponse], _abc.AsyncIterator[_grid_service_pb2.BacktestGridResponse]]:
+        """Backtests a grid on a price path sent inline (prices_csv) with the same engine the live service
+        runs: what StartGrid with this config would have done. Needs no signature; limited per client
+        address like PreviewGrid, and the server runs a bounded number of backtests at once
+        (RESOURCE_EXHAUSTED, RATE_LIMIT_EXCEEDED past either). The symbol's rules come from the venue.
+        Streams BacktestGridResponse messages: progress (at least one), then exactly one result, then
+        the stream ends. INVALID_ARGUMENT naming the field for a bad config or CSV (prices_csv: the
+        message names the line and field). REST: newline-delimited JSON, one BacktestGridResponse per
+        line ({"progress": {...}} ... {"result": {...}}).
         """
 
 def add_GridServiceServicer_to_server(servicer: GridServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
