@@ -15,6 +15,9 @@ from server.backtest.prices import BarOrder
 from server.backtest.result import BacktestResult
 from server.backtest.service import BacktestInput, BacktestOutcome, BacktestProgress
 
+# Stated in the proto: keeps a result inside gRPC's default 4 MiB message limit (a fill is ~60 bytes),
+# for every client, the REST shim's own channel included.
+MAX_RESULT_FILLS = 20_000
 _BAR_ORDERS = {grid_service_pb2.BAR_ORDER_PESSIMISTIC: BarOrder.PESSIMISTIC}
 _SIDES = {"BUY": grid_pb2.SIDE_BUY, "SELL": grid_pb2.SIDE_SELL}
 _STATUSES = {
@@ -134,6 +137,6 @@ def result(symbol: str, value: BacktestResult, omit_fills: bool = False) -> grid
                 fee=str(fill.fee),
                 cell_index=fill.cell_index,
             )
-            for fill in value.fills
+            for fill in value.fills[:MAX_RESULT_FILLS]
         )
     return message

@@ -1042,7 +1042,9 @@ class BacktestResult(_message.Message):
 
     @_builtins.property
     def fills(self) -> _containers.RepeatedCompositeFieldContainer[Global___BacktestFill]:
-        """Every fill, oldest first (empty when omit_fills)."""
+        """The fills, oldest first: at most the first 20,000 (so a result stays well inside gRPC's default
+        4 MiB message limit); fill_count counts them all. Empty when omit_fills.
+        """
 
     @_builtins.property
     def open_orders(self) -> _containers.RepeatedCompositeFieldContainer[Global___BacktestOrder]: ...

@@ -1180,7 +1180,8 @@ export type BacktestResult = Message<"orderly_grid.v1.BacktestResult"> & {
   fillCount: bigint;
 
   /**
-   * Every fill, oldest first (empty when omit_fills).
+   * The fills, oldest first: at most the first 20,000 (so a result stays well inside gRPC's default
+   * 4 MiB message limit); fill_count counts them all. Empty when omit_fills.
    *
    * @generated from field: repeated orderly_grid.v1.BacktestFill fills = 17;
    */
