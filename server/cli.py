@@ -19,6 +19,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("server.app", "Run the gRPC service and the REST shim"),
     "rest": ("server.rest.cli", "Run only the REST shim, in front of a gRPC server elsewhere"),
     "backtest": ("server.backtest.cli", "Backtest a grid on a CSV of prices with the live engine"),
+    "sweep": ("server.backtest.sweep_cli", "Backtest a space of grid parameters on a CSV and rank them"),
 }
 
 

@@ -4,11 +4,11 @@ Each user-acting method first passes the request through the wallet-signature ga
 (server.auth.AuthGate: per-address limits, EIP-191 signature over the action and its parameters,
 time window, nonce, per-user limit), then turns the request into plain values, calls the service
 layer, and renders the answer. A user reaches only their own sessions; the operator token only lists.
-PreviewGrid needs no signature but is limited per client address; WatchFills streams are capped per
-wallet (server.auth.stream_limits).
-The calls that need the exchange (StartGrid, StopGrid, PreviewGrid) first pass the exchange gate:
-while the exchange is not connected it answers EXCHANGE_UNAVAILABLE (UNAVAILABLE, with a RetryInfo)
-at once (server.venue_connector).
+PreviewGrid and BacktestGrid need no signature but are limited per client address; WatchFills
+streams are capped per wallet (server.auth.stream_limits).
+The calls that need the exchange (StartGrid, StopGrid, PreviewGrid, BacktestGrid) first pass the
+exchange gate: while the exchange is not connected it answers EXCHANGE_UNAVAILABLE (UNAVAILABLE,
+with a RetryInfo) at once (server.venue_connector).
 Errors are DomainErrors; the server's interceptor (server.grpc_server) turns them into rich statuses.
 """
 
@@ -25,6 +25,8 @@ from server import grpc_convert as convert
 from server.api.errors import DomainError, ErrorReason
 from server.auth import AuthComponents, listing_user_filter
 from server.auth.session_keys import KEY_ID, SessionKeyRegistry
+from server.backtest import proto as backtest_proto
+from server.backtest.service import BacktestProgress, BacktestService
 from server.service.fill_stream import ReplayComplete
 from server.service.grid_service import GridService
 from server.store.key_records import SessionKeyRecord
@@ -45,8 +47,11 @@ class GridServicer(pb_grpc.GridServiceServicer):
         auth: AuthComponents,
         *,
         exchange_gate: ExchangeGate = exchange_always_open,
+        backtests: BacktestService | None = None,
     ) -> None:
         self._service = service
+        # BacktestGrid asks the venue for the symbol's rules only; the runs are its own.
+        self._backtests = backtests if backtests is not None else BacktestService(service.exchange)
         self._auth = auth
         self._exchange_gate = exchange_gate
         # Acts for one wallet: the verified lower-case user id (the operator token is refused).
@@ -182,6 +187,23 @@ class GridServicer(pb_grpc.GridServiceServicer):
         if self._auth.session_keys is None:
             raise DomainError(ErrorReason.PERMISSION_DENIED, "session keys are not enabled on this server")
         return self._auth.session_keys
+
+    async def BacktestGrid(
+        self, request: pb.BacktestGridRequest, context: Context
+    ) -> AsyncIterator[pb.BacktestGridResponse]:
+        await self._auth.gate.limit_anonymous("BacktestGrid", context)
+        if not request.HasField("config"):
+            raise DomainError.invalid_field("config", "is required")
+        self._exchange_gate()
+        stream = self._backtests.backtest(backtest_proto.backtest_input(request))
+        try:
+            async for item in stream:
+                if isinstance(item, BacktestProgress):
+                    yield backtest_proto.progress(item)
+                else:
+                    yield backtest_proto.outcome(item, omit_fills=request.omit_fills)
+        finally:
+            await stream.aclose()  # type: ignore[attr-defined]
 
 
 def session_key_message(record: SessionKeyRecord) -> pb.SessionKey:

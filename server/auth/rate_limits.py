@@ -44,12 +44,15 @@ __all__ = [
 MINUTE_MS = 60_000
 MUTATING_ACTIONS = ("StartGrid", "StopGrid", "RegisterAccount", "CreateSessionKey", "RevokeSessionKey")
 PREVIEW_ACTION = "PreviewGrid"
+BACKTEST_ACTION = "BacktestGrid"
 # No proxy is trusted by default: the REST shim of this process proves itself with a secret
 # (server.api.forwarding); a shim run as its own process must be listed in GRID_TRUSTED_PROXIES.
 DEFAULT_TRUSTED_PROXIES: tuple[str, ...] = ()
 DEFAULT_PEER_PER_MIN = 60
 DEFAULT_USER_PER_MIN = 10
 DEFAULT_PREVIEW_PER_MIN = 120
+# A backtest costs up to a few hundred ms of CPU (server.backtest.service bounds its input).
+DEFAULT_BACKTEST_PER_MIN = 30
 DEFAULT_AUTH_FAILURES_PER_MIN = 30
 # Addresses refused for failed authentications that this process remembers at most (the oldest
 # refusals are forgotten first; the store's counter still holds them).
@@ -76,7 +79,11 @@ def _limits(rate: RateLimit, actions: tuple[str, ...] = MUTATING_ACTIONS) -> Map
 
 def _default_per_peer() -> Mapping[str, RateLimit]:
     return MappingProxyType(
-        {**_limits(RateLimit(DEFAULT_PEER_PER_MIN)), PREVIEW_ACTION: RateLimit(DEFAULT_PREVIEW_PER_MIN)}
+        {
+            **_limits(RateLimit(DEFAULT_PEER_PER_MIN)),
+            PREVIEW_ACTION: RateLimit(DEFAULT_PREVIEW_PER_MIN),
+            BACKTEST_ACTION: RateLimit(DEFAULT_BACKTEST_PER_MIN),
+        }
     )
 
 
@@ -99,12 +106,20 @@ class RateLimitPolicy:
         user: int = DEFAULT_USER_PER_MIN,
         preview: int = DEFAULT_PREVIEW_PER_MIN,
         auth_failures: int = DEFAULT_AUTH_FAILURES_PER_MIN,
+        backtest: int = DEFAULT_BACKTEST_PER_MIN,
     ) -> RateLimitPolicy:
         """The policy of the settings: `peer` and `user` calls per minute of each mutating RPC,
-        `preview` PreviewGrid calls and `auth_failures` failed authentications per address."""
+        `preview` PreviewGrid calls, `backtest` BacktestGrid calls and `auth_failures` failed
+        authentications per address."""
         return cls(
             per_user=_limits(RateLimit(user)),
-            per_peer=MappingProxyType({**_limits(RateLimit(peer)), PREVIEW_ACTION: RateLimit(preview)}),
+            per_peer=MappingProxyType(
+                {
+                    **_limits(RateLimit(peer)),
+                    PREVIEW_ACTION: RateLimit(preview),
+                    BACKTEST_ACTION: RateLimit(backtest),
+                }
+            ),
             auth_failures=RateLimit(auth_failures),
         )
 

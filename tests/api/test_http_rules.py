@@ -20,7 +20,7 @@ GRID = "orderly_grid.v1.GridService"
 HEALTH = "orderly_grid.v1.HealthService"
 
 # The REST contract of architecture.md, plus the routes this API adds (preview, fills, account,
-# session keys).
+# session keys, history, backtest).
 EXPECTED_ROUTES = {
     ("POST", "/api/grid/start"): (f"{GRID}.StartGrid", "*"),
     ("POST", "/api/grid/stop"): (f"{GRID}.StopGrid", "*"),
@@ -34,6 +34,7 @@ EXPECTED_ROUTES = {
     ("GET", "/api/grid/history/{session_id}"): (f"{GRID}.GetGridHistory", ""),
     ("POST", "/api/grid/session-keys"): (f"{GRID}.CreateSessionKey", "*"),
     ("POST", "/api/grid/session-keys/revoke"): (f"{GRID}.RevokeSessionKey", "*"),
+    ("POST", "/api/grid/backtest"): (f"{GRID}.BacktestGrid", "*"),
     ("GET", "/health"): (f"{HEALTH}.GetLiveness", ""),
     ("GET", "/"): (f"{HEALTH}.GetLiveness", ""),
     ("GET", "/health/ready"): (f"{HEALTH}.GetReadiness", ""),
@@ -54,12 +55,12 @@ def test_every_rpc_of_every_api_service_has_an_http_rule() -> None:
     bound = {route.rpc for route in api_routes()}
     declared = {method.full_name for service in API_SERVICES for method in service.methods}
     assert declared == bound
-    assert len(declared) == 14
+    assert len(declared) == 15
 
 
-def test_the_watch_routes_are_marked_server_streaming_and_nothing_else_is() -> None:
+def test_the_watch_and_backtest_routes_are_marked_server_streaming_and_nothing_else_is() -> None:
     streaming = {route.path_template for route in api_routes() if route.server_streaming}
-    assert streaming == {"/api/grid/fills/{session_id}", "/api/grid/fills"}
+    assert streaming == {"/api/grid/fills/{session_id}", "/api/grid/fills", "/api/grid/backtest"}
 
 
 def test_path_params_are_request_fields() -> None:

@@ -11,7 +11,8 @@ from orderly_grid.v1 import auth_pb2, grid_pb2, grid_service_pb2, health_service
 FILES = (auth_pb2.DESCRIPTOR, grid_pb2.DESCRIPTOR, grid_service_pb2.DESCRIPTOR, health_service_pb2.DESCRIPTOR)
 GRID_SERVICE = grid_service_pb2.DESCRIPTOR.services_by_name["GridService"]
 HEALTH_SERVICE = health_service_pb2.DESCRIPTOR.services_by_name["HealthService"]
-PUBLIC_GRID_RPCS = {"PreviewGrid"}  # needs no signature: it reads no user data and changes nothing
+# Need no signature: they read no user data and change nothing.
+PUBLIC_GRID_RPCS = {"PreviewGrid", "BacktestGrid"}
 
 # Fields that are times in ms but keep the REST contract's names.
 LEGACY_TIME_FIELDS = {

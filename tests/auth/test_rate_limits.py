@@ -71,16 +71,19 @@ async def test_the_default_policy_limits_the_mutating_rpcs_previews_and_failed_a
         "StopGrid",
         "RegisterAccount",
         "PreviewGrid",
+        "BacktestGrid",
         *key_management,
     }
     assert policy.per_user["StartGrid"] == RateLimit(10, MINUTE_MS)
     assert policy.per_peer["StopGrid"] == RateLimit(60, MINUTE_MS)
     assert policy.per_peer["PreviewGrid"] == RateLimit(120, MINUTE_MS)
+    assert policy.per_peer["BacktestGrid"] == RateLimit(30, MINUTE_MS)
     assert policy.auth_failures == RateLimit(30, MINUTE_MS)
     assert RateLimitPolicy.per_minute() == policy
-    custom = RateLimitPolicy.per_minute(peer=5, user=2, preview=7, auth_failures=3)
+    custom = RateLimitPolicy.per_minute(peer=5, user=2, preview=7, auth_failures=3, backtest=4)
     assert (custom.per_peer["RegisterAccount"], custom.per_user["StopGrid"]) == (RateLimit(5), RateLimit(2))
     assert (custom.per_peer["PreviewGrid"], custom.auth_failures) == (RateLimit(7), RateLimit(3))
+    assert custom.per_peer["BacktestGrid"] == RateLimit(4)
 
 
 async def test_an_address_past_its_failed_authentications_is_refused_until_the_window_ends(

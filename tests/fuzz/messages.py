@@ -435,6 +435,9 @@ def bases(account: SimAccount) -> dict[str, Message]:
         "GetGridHistory": pb.GetGridHistoryRequest(
             session_id=A_SESSION, resolution_ms=60_000, page_size=10, user_auth=auth()
         ),
+        "BacktestGrid": pb.BacktestGridRequest(
+            config=_config(), prices_csv="timestamp,price\n0,42500\n60000,41900\n120000,43100\n"
+        ),
         "RegisterAccount": pb.RegisterAccountRequest(
             account_id=account.account_id,
             orderly_key=account.orderly_key,

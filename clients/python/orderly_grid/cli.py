@@ -5,6 +5,7 @@
     gridctl status SESSION_ID             gridctl list [--status RUNNING]
     gridctl summaries [--since 2026-01-01]  gridctl watch [SESSION_ID] [--after-seq N]
     gridctl sign ACTION --body FILE       (a signed REST body for curl)
+    gridctl backtest --csv prices.csv (grid flags) [--plot grid.png]
 
 The wallet key comes from ORDERLY_GRID_WALLET_KEY or a keystore file (--keystore FILE or
 ORDERLY_GRID_KEYSTORE; password from ORDERLY_GRID_KEYSTORE_PASSWORD or a prompt), never from an
@@ -28,7 +29,7 @@ from typing import TextIO, TypeVar
 
 from google.protobuf.message import Message
 
-from orderly_grid import cli_history, cli_live, cli_render, cli_sign, key_file
+from orderly_grid import cli_backtest, cli_history, cli_live, cli_render, cli_sign, key_file
 from orderly_grid.client import (
     DEFAULT_TARGET,
     DEFAULT_TIMEOUT_S,
@@ -128,6 +129,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_grid_flags(command("preview", "show the lines and orders of a grid, start nothing"))
     _add_grid_flags(command("start", "start a grid session"))
+    backtest = command("backtest", "backtest a grid on a CSV of prices (on the service), start nothing")
+    _add_grid_flags(backtest)
+    cli_backtest.add_flags(backtest)
 
     stop = command("stop", "stop a session: cancel its orders")
     stop.add_argument("session_id")
@@ -255,6 +259,8 @@ async def run(args: argparse.Namespace, wallet: Wallet | None, out: TextIO, err:
             else:
                 grid = await cli_live.start_with_progress(client, params, err)
             show(grid, cli_render.grid_text)
+        elif command == "backtest":
+            await _backtest(client, args, out, err)
         elif command == "stop":
             show(
                 await client.stop_grid(args.session_id, close_position=args.close_position),
@@ -320,6 +326,25 @@ def restore_ctrl_c() -> None:
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
+async def _backtest(client: GridClient, args: argparse.Namespace, out: TextIO, err: TextIO) -> None:
+    prices_csv = args.csv.read_text()  # OSError: a usage error, reported by main
+    result = await client.backtest_grid(
+        grid_params(args),
+        prices_csv,
+        bar_order=args.bar_order,
+        maker_fee_rate=args.maker_fee,
+        taker_fee_rate=args.taker_fee,
+        funding_rate=args.funding_rate,
+        resolution=args.resolution,
+        omit_fills=args.omit_fills,
+        on_progress=cli_backtest.progress_bar(err) if err.isatty() else None,
+    )
+    if args.plot is not None:
+        cli_backtest.plot_result(result, args.plot)
+        err.write(f"wrote {args.plot}\n")
+    out.write((cli_render.as_json(result) if args.json else cli_backtest.result_text(result)) + "\n")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     restore_ctrl_c()
     parser = build_parser()
@@ -328,7 +353,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         # Prompt for a keystore password only when someone can answer.
         prompt = getpass.getpass if sys.stdin.isatty() else None
-        wallet = None if args.command == "preview" else load_wallet(keystore=args.keystore, prompt=prompt)
+        public = args.command in ("preview", "backtest")  # these need no signature
+        wallet = None if public else load_wallet(keystore=args.keystore, prompt=prompt)
         if args.command == "sign":
             assert wallet is not None
             body = sys.stdin.read() if args.body == "-" else _read_text(args.body)
@@ -340,7 +366,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if cli_render.is_unreachable(exc):
             err.write(cli_render.how_to_start(args.target) + "\n")
         return EXIT_FAILED
-    except (WalletError, MissingWalletError, ValueError) as exc:
+    except (WalletError, MissingWalletError, ValueError, OSError) as exc:
         err.write(f"gridctl: {exc}\n")
         return EXIT_USAGE
     except KeyboardInterrupt:

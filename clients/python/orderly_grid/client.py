@@ -44,6 +44,11 @@ DEFAULT_TARGET = "localhost:50051"
 DEFAULT_TIMEOUT_S = 10.0
 # StartGrid and StopGrid place or cancel every order of a grid (up to 200 lines) before answering.
 DEFAULT_WRITE_TIMEOUT_S = 60.0
+# A backtest of the largest input the server takes runs for well under a second; the deadline
+# leaves room for a loaded server (and for the upload of up to 3 MB of CSV).
+DEFAULT_BACKTEST_TIMEOUT_S = 120.0
+BacktestProgress = Callable[[int, int], None]
+"""Called with (points done, points in all) as the server reports progress."""
 # Reconnect quickly after a server restart; grpc's defaults (1 s growing to 120 s) would make a
 # resuming fill stream wait long after the server is back.
 DEFAULT_CHANNEL_OPTIONS: tuple[tuple[str, Any], ...] = (
@@ -309,6 +314,49 @@ class GridClient:
             backoff=self.backoff,
             max_reconnects=max_reconnects,
             on_reconnect=on_reconnect,
+        )
+
+    async def backtest_grid(
+        self,
+        params: p.GridParams,
+        prices_csv: str,
+        *,
+        bar_order: str = "NEAREST",
+        maker_fee_rate: p.DecimalLike | None = None,
+        taker_fee_rate: p.DecimalLike | None = None,
+        funding_rate: p.DecimalLike | None = None,
+        resolution: int = 0,
+        omit_fills: bool = False,
+        on_progress: BacktestProgress | None = None,
+        timeout_s: float | None = None,
+    ) -> grid_service_pb2.BacktestResult:
+        """Backtest `params` on `prices_csv` (`timestamp,price` ticks or `timestamp,open,high,low,
+        close[,volume]` bars; at most 3 MB and 100,000 rows) with the live engine, on the server.
+        Needs no wallet. `on_progress(done, total)` sees each progress message; returns the result.
+        Not retried: the call is cheap to repeat but limited per address, so the caller decides."""
+        request = grid_service_pb2.BacktestGridRequest(
+            config=params.to_config(),
+            prices_csv=prices_csv,
+            bar_order=grid_service_pb2.BarOrder.ValueType(
+                p.enum_value("bar_order", grid_service_pb2.BarOrder.DESCRIPTOR, bar_order)
+            ),
+            maker_fee_rate=p.decimal_text("maker_fee_rate", maker_fee_rate),
+            taker_fee_rate=p.decimal_text("taker_fee_rate", taker_fee_rate),
+            funding_rate=p.decimal_text("funding_rate", funding_rate),
+            resolution=resolution,
+            omit_fills=omit_fills,
+        )
+        timeout = DEFAULT_BACKTEST_TIMEOUT_S if timeout_s is None else timeout_s
+        try:
+            async for message in self._grid().BacktestGrid(request, timeout=timeout):
+                if message.HasField("result"):
+                    return message.result
+                if on_progress is not None:
+                    on_progress(message.progress.points_done, message.progress.points_total)
+        except grpc.aio.AioRpcError as exc:
+            raise from_rpc_error(exc) from exc
+        raise GridError(
+            grpc.StatusCode.INTERNAL, "INTERNAL", "BacktestGrid: the stream ended without a result"
         )
 
     async def register_account(

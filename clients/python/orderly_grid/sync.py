@@ -21,7 +21,13 @@ if TYPE_CHECKING:  # eth-account is imported on first use (see orderly_grid.eth)
     from eth_account.signers.local import LocalAccount
 
 from orderly_grid import params as p
-from orderly_grid.client import DEFAULT_TARGET, DEFAULT_TIMEOUT_S, DEFAULT_WRITE_TIMEOUT_S, GridClient
+from orderly_grid.client import (
+    DEFAULT_TARGET,
+    DEFAULT_TIMEOUT_S,
+    DEFAULT_WRITE_TIMEOUT_S,
+    BacktestProgress,
+    GridClient,
+)
 from orderly_grid.fills import FillStream
 from orderly_grid.retry import Backoff
 from orderly_grid.signing import DEFAULT_DOMAIN
@@ -251,6 +257,36 @@ class SyncGridClient:
             return self._client.watch_fills(session_id, after_seq=after_seq, max_reconnects=max_reconnects)
 
         return SyncFillStream(self._run(make()), self._loop)
+
+    def backtest_grid(
+        self,
+        params: p.GridParams,
+        prices_csv: str,
+        *,
+        bar_order: str = "NEAREST",
+        maker_fee_rate: p.DecimalLike | None = None,
+        taker_fee_rate: p.DecimalLike | None = None,
+        funding_rate: p.DecimalLike | None = None,
+        resolution: int = 0,
+        omit_fills: bool = False,
+        on_progress: BacktestProgress | None = None,
+        timeout_s: float | None = None,
+    ) -> grid_service_pb2.BacktestResult:
+        """See `GridClient.backtest_grid`; `on_progress` is called on the client's loop thread."""
+        return self._run(
+            self._client.backtest_grid(
+                params,
+                prices_csv,
+                bar_order=bar_order,
+                maker_fee_rate=maker_fee_rate,
+                taker_fee_rate=taker_fee_rate,
+                funding_rate=funding_rate,
+                resolution=resolution,
+                omit_fills=omit_fills,
+                on_progress=on_progress,
+                timeout_s=timeout_s,
+            )
+        )
 
     def register_account(
         self, account_id: str, orderly_key: str, orderly_secret: str, *, timeout_s: float | None = None

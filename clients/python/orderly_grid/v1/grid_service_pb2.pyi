@@ -7,6 +7,7 @@ from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from orderly_grid.v1 import auth_pb2 as _auth_pb2
 from orderly_grid.v1 import grid_pb2 as _grid_pb2
 import builtins as _builtins
@@ -19,6 +20,34 @@ else:
     from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class _BarOrder:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _BarOrderEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_BarOrder.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    BAR_ORDER_UNSPECIFIED: _BarOrder.ValueType  # 0
+    """NEAREST."""
+    BAR_ORDER_NEAREST: _BarOrder.ValueType  # 1
+    """open -> the extreme nearer the open -> the other extreme -> close (a tie: low first)."""
+    BAR_ORDER_PESSIMISTIC: _BarOrder.ValueType  # 2
+    """open -> high -> low -> close for LONG and BOTH grids, open -> low -> high -> close for SHORT
+    ones: each bar ends on the leg that builds the grid's inventory.
+    """
+
+class BarOrder(_BarOrder, metaclass=_BarOrderEnumTypeWrapper):
+    """How a bar (timestamp,open,high,low,close) becomes a path of four prices."""
+
+BAR_ORDER_UNSPECIFIED: BarOrder.ValueType  # 0
+"""NEAREST."""
+BAR_ORDER_NEAREST: BarOrder.ValueType  # 1
+"""open -> the extreme nearer the open -> the other extreme -> close (a tie: low first)."""
+BAR_ORDER_PESSIMISTIC: BarOrder.ValueType  # 2
+"""open -> high -> low -> close for LONG and BOTH grids, open -> low -> high -> close for SHORT
+ones: each bar ends on the leg that builds the grid's inventory.
+"""
+Global___BarOrder: _TypeAlias = BarOrder  # noqa: Y015
 
 @_typing.final
 class StartGridRequest(_message.Message):
@@ -876,3 +905,347 @@ class RevokeSessionKeyResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RevokeSessionKeyResponse: _TypeAlias = RevokeSessionKeyResponse  # noqa: Y015
+
+@_typing.final
+class BacktestGridRequest(_message.Message):
+    """POST /api/grid/backtest: the whole JSON body."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CONFIG_FIELD_NUMBER: _builtins.int
+    PRICES_CSV_FIELD_NUMBER: _builtins.int
+    BAR_ORDER_FIELD_NUMBER: _builtins.int
+    MAKER_FEE_RATE_FIELD_NUMBER: _builtins.int
+    TAKER_FEE_RATE_FIELD_NUMBER: _builtins.int
+    FUNDING_RATE_FIELD_NUMBER: _builtins.int
+    RESOLUTION_FIELD_NUMBER: _builtins.int
+    OMIT_FILLS_FIELD_NUMBER: _builtins.int
+    prices_csv: _builtins.str
+    """The price path as CSV text: `timestamp,price` ticks or `timestamp,open,high,low,close[,volume]`
+    bars, timestamps in ms since the epoch and non-decreasing, an optional header row, `#` comments.
+    At most 3,000,000 bytes (the REST shim's body limit, GRID_REST_MAX_BODY_BYTES, 1 MiB by default,
+    applies first over REST) and 100,000 rows; over either, or a row the parser refuses, is
+    INVALID_ARGUMENT naming prices_csv (with the line and field).
+    """
+    bar_order: Global___BarOrder.ValueType
+    """UNSPECIFIED means NEAREST; ignored for ticks."""
+    maker_fee_rate: _builtins.str
+    """Decimal fee rates as fractions, in [0, 0.01]; empty means the service's defaults (maker 0.0002,
+    taker 0.0005).
+    """
+    taker_fee_rate: _builtins.str
+    funding_rate: _builtins.str
+    """Funding rate per 8 h period as a fraction, in [-0.01, 0.01] (positive: longs pay); empty means 0."""
+    resolution: _builtins.int
+    """Points of the equity curve returned (downsampled evenly); 0 means 500; at most 5000."""
+    omit_fills: _builtins.bool
+    """Leave the fills out of the result (their count stays in fill_count): results of busy grids stay
+    small.
+    """
+    @_builtins.property
+    def config(self) -> _grid_pb2.GridConfig:
+        """The grid, with StartGrid's fields, limits and checks (INVALID_ARGUMENT naming the field). It is
+        laid out around the path's first price on the symbol's tick: current_price and price_tolerance
+        are ignored. The symbol's rules (tick, minimum size and notional) are the venue's.
+        """
+
+    def __init__(
+        self,
+        *,
+        config: _grid_pb2.GridConfig | None = ...,
+        prices_csv: _builtins.str = ...,
+        bar_order: Global___BarOrder.ValueType = ...,
+        maker_fee_rate: _builtins.str = ...,
+        taker_fee_rate: _builtins.str = ...,
+        funding_rate: _builtins.str = ...,
+        resolution: _builtins.int = ...,
+        omit_fills: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["config", b"config"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["bar_order", b"bar_order", "config", b"config", "funding_rate", b"funding_rate", "maker_fee_rate", b"maker_fee_rate", "omit_fills", b"omit_fills", "prices_csv", b"prices_csv", "resolution", b"resolution", "taker_fee_rate", b"taker_fee_rate"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BacktestGridRequest: _TypeAlias = BacktestGridRequest  # noqa: Y015
+
+@_typing.final
+class BacktestGridResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PROGRESS_FIELD_NUMBER: _builtins.int
+    RESULT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def progress(self) -> Global___BacktestProgress: ...
+    @_builtins.property
+    def result(self) -> Global___BacktestResult: ...
+    def __init__(
+        self,
+        *,
+        progress: Global___BacktestProgress | None = ...,
+        result: Global___BacktestResult | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["event", b"event", "progress", b"progress", "result", b"result"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["event", b"event", "progress", b"progress", "result", b"result"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType_event: _TypeAlias = _typing.Literal["progress", "result"]  # noqa: Y015
+    _WhichOneofArgType_event: _TypeAlias = _typing.Literal["event", b"event"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_event) -> _WhichOneofReturnType_event | None: ...
+
+Global___BacktestGridResponse: _TypeAlias = BacktestGridResponse  # noqa: Y015
+
+@_typing.final
+class BacktestProgress(_message.Message):
+    """How far a backtest has come through its path."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    POINTS_DONE_FIELD_NUMBER: _builtins.int
+    POINTS_TOTAL_FIELD_NUMBER: _builtins.int
+    points_done: _builtins.int
+    """Path points walked so far (a bar is four points) of points_total."""
+    points_total: _builtins.int
+    def __init__(
+        self,
+        *,
+        points_done: _builtins.int = ...,
+        points_total: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["points_done", b"points_done", "points_total", b"points_total"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BacktestProgress: _TypeAlias = BacktestProgress  # noqa: Y015
+
+@_typing.final
+class BacktestFill(_message.Message):
+    """One fill of a backtest."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TIMESTAMP_MS_FIELD_NUMBER: _builtins.int
+    SIDE_FIELD_NUMBER: _builtins.int
+    PRICE_FIELD_NUMBER: _builtins.int
+    QUANTITY_FIELD_NUMBER: _builtins.int
+    FEE_FIELD_NUMBER: _builtins.int
+    CELL_INDEX_FIELD_NUMBER: _builtins.int
+    timestamp_ms: _builtins.int
+    side: _grid_pb2.Side.ValueType
+    price: _builtins.str
+    quantity: _builtins.str
+    fee: _builtins.str
+    cell_index: _builtins.int
+    """Absent for a closing order (stop with close)."""
+    def __init__(
+        self,
+        *,
+        timestamp_ms: _builtins.int = ...,
+        side: _grid_pb2.Side.ValueType = ...,
+        price: _builtins.str = ...,
+        quantity: _builtins.str = ...,
+        fee: _builtins.str = ...,
+        cell_index: _builtins.int | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_cell_index", b"_cell_index", "cell_index", b"cell_index"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_cell_index", b"_cell_index", "cell_index", b"cell_index", "fee", b"fee", "price", b"price", "quantity", b"quantity", "side", b"side", "timestamp_ms", b"timestamp_ms"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__cell_index: _TypeAlias = _typing.Literal["cell_index"]  # noqa: Y015
+    _WhichOneofArgType__cell_index: _TypeAlias = _typing.Literal["_cell_index", b"_cell_index"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__cell_index) -> _WhichOneofReturnType__cell_index | None: ...
+
+Global___BacktestFill: _TypeAlias = BacktestFill  # noqa: Y015
+
+@_typing.final
+class BacktestOrder(_message.Message):
+    """An order resting when the backtest ended."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SIDE_FIELD_NUMBER: _builtins.int
+    PRICE_FIELD_NUMBER: _builtins.int
+    QUANTITY_FIELD_NUMBER: _builtins.int
+    side: _grid_pb2.Side.ValueType
+    price: _builtins.str
+    quantity: _builtins.str
+    def __init__(
+        self,
+        *,
+        side: _grid_pb2.Side.ValueType = ...,
+        price: _builtins.str = ...,
+        quantity: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["price", b"price", "quantity", b"quantity", "side", b"side"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BacktestOrder: _TypeAlias = BacktestOrder  # noqa: Y015
+
+@_typing.final
+class BacktestEquityPoint(_message.Message):
+    """One point of a backtest's equity curve. The curve figures are statistics computed in binary
+    floating point from the path (the exact money is in BacktestResult.pnl), given as decimal text
+    rounded to 8 decimals.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TIMESTAMP_MS_FIELD_NUMBER: _builtins.int
+    PRICE_FIELD_NUMBER: _builtins.int
+    EQUITY_FIELD_NUMBER: _builtins.int
+    DRAWDOWN_FIELD_NUMBER: _builtins.int
+    timestamp_ms: _builtins.int
+    price: _builtins.str
+    equity: _builtins.str
+    """total_margin + total PnL (realized + unrealized + funding) at this point."""
+    drawdown: _builtins.str
+    """The running peak of the equity minus the equity, >= 0."""
+    def __init__(
+        self,
+        *,
+        timestamp_ms: _builtins.int = ...,
+        price: _builtins.str = ...,
+        equity: _builtins.str = ...,
+        drawdown: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["drawdown", b"drawdown", "equity", b"equity", "price", b"price", "timestamp_ms", b"timestamp_ms"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BacktestEquityPoint: _TypeAlias = BacktestEquityPoint  # noqa: Y015
+
+@_typing.final
+class BacktestResult(_message.Message):
+    """What a backtest found. Money in pnl is exact decimal text from the engine's ledger, as GetGrid
+    reports it; the curve statistics are decimal text rounded to 8 decimals.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SYMBOL_FIELD_NUMBER: _builtins.int
+    CONFIG_FIELD_NUMBER: _builtins.int
+    LINES_FIELD_NUMBER: _builtins.int
+    PNL_FIELD_NUMBER: _builtins.int
+    POSITION_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    STOP_REASON_FIELD_NUMBER: _builtins.int
+    START_MS_FIELD_NUMBER: _builtins.int
+    END_MS_FIELD_NUMBER: _builtins.int
+    MAX_DRAWDOWN_FIELD_NUMBER: _builtins.int
+    MAX_DRAWDOWN_FRACTION_FIELD_NUMBER: _builtins.int
+    SHARPE_FIELD_NUMBER: _builtins.int
+    SORTINO_FIELD_NUMBER: _builtins.int
+    IN_RANGE_FRACTION_FIELD_NUMBER: _builtins.int
+    FILLS_PER_DAY_FIELD_NUMBER: _builtins.int
+    FILL_COUNT_FIELD_NUMBER: _builtins.int
+    FILLS_FIELD_NUMBER: _builtins.int
+    OPEN_ORDERS_FIELD_NUMBER: _builtins.int
+    EQUITY_CURVE_FIELD_NUMBER: _builtins.int
+    FILL_MODEL_FIELD_NUMBER: _builtins.int
+    POINTS_FIELD_NUMBER: _builtins.int
+    STEPS_FIELD_NUMBER: _builtins.int
+    REJECTED_ORDERS_FIELD_NUMBER: _builtins.int
+    POST_ONLY_CANCELS_FIELD_NUMBER: _builtins.int
+    symbol: _builtins.str
+    """The Orderly symbol the ticker maps to."""
+    status: _grid_pb2.GridStatus.ValueType
+    """RUNNING, WAITING_TRIGGER (the trigger was never crossed) or STOPPED (a stop-loss or
+    take-profit ended it: the figures are final at the stop).
+    """
+    stop_reason: _grid_pb2.StopReason.ValueType
+    start_ms: _builtins.int
+    end_ms: _builtins.int
+    max_drawdown: _builtins.str
+    """The largest fall of the equity from its running peak, in the quote currency and as a fraction
+    of that peak.
+    """
+    max_drawdown_fraction: _builtins.str
+    sharpe: _builtins.str
+    """Annualised, from daily returns of the equity curve (or the returns between points when the
+    path spans less than two days); 0 when undefined.
+    """
+    sortino: _builtins.str
+    in_range_fraction: _builtins.str
+    """Fraction of the path's duration the price was within [lower_bound, upper_bound]."""
+    fills_per_day: _builtins.str
+    fill_count: _builtins.int
+    points: _builtins.int
+    """Points in the path, and points the engine was stepped at (the others provably change nothing)."""
+    steps: _builtins.int
+    rejected_orders: _builtins.int
+    """Orders the venue model refused (outside its price window), post-only orders it cancelled."""
+    post_only_cancels: _builtins.int
+    @_builtins.property
+    def config(self) -> _grid_pb2.GridConfig:
+        """The config as laid out (current_price: the path's first price on the symbol's tick)."""
+
+    @_builtins.property
+    def lines(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Price lines, ascending, rounded to the symbol's tick."""
+
+    @_builtins.property
+    def pnl(self) -> _grid_pb2.Pnl:
+        """As GetGrid's: valued at the path's last price (or the stop's price) and time."""
+
+    @_builtins.property
+    def position(self) -> _grid_pb2.Position:
+        """The position at the end (signed base quantity, its average entry and the final price)."""
+
+    @_builtins.property
+    def fills(self) -> _containers.RepeatedCompositeFieldContainer[Global___BacktestFill]:
+        """The fills, oldest first: at most the first 20,000 (so a result stays well inside gRPC's default
+        4 MiB message limit); fill_count counts them all. Empty when omit_fills.
+        """
+
+    @_builtins.property
+    def open_orders(self) -> _containers.RepeatedCompositeFieldContainer[Global___BacktestOrder]: ...
+    @_builtins.property
+    def equity_curve(self) -> _containers.RepeatedCompositeFieldContainer[Global___BacktestEquityPoint]:
+        """Downsampled to the requested resolution; the first and last points are always kept."""
+
+    @_builtins.property
+    def fill_model(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The fill model's assumptions, one statement each: what the result means and what it ignores."""
+
+    def __init__(
+        self,
+        *,
+        symbol: _builtins.str = ...,
+        config: _grid_pb2.GridConfig | None = ...,
+        lines: _abc.Iterable[_builtins.str] | None = ...,
+        pnl: _grid_pb2.Pnl | None = ...,
+        position: _grid_pb2.Position | None = ...,
+        status: _grid_pb2.GridStatus.ValueType = ...,
+        stop_reason: _grid_pb2.StopReason.ValueType = ...,
+        start_ms: _builtins.int = ...,
+        end_ms: _builtins.int = ...,
+        max_drawdown: _builtins.str = ...,
+        max_drawdown_fraction: _builtins.str = ...,
+        sharpe: _builtins.str = ...,
+        sortino: _builtins.str = ...,
+        in_range_fraction: _builtins.str = ...,
+        fills_per_day: _builtins.str = ...,
+        fill_count: _builtins.int = ...,
+        fills: _abc.Iterable[Global___BacktestFill] | None = ...,
+        open_orders: _abc.Iterable[Global___BacktestOrder] | None = ...,
+        equity_curve: _abc.Iterable[Global___BacktestEquityPoint] | None = ...,
+        fill_model: _abc.Iterable[_builtins.str] | None = ...,
+        points: _builtins.int = ...,
+        steps: _builtins.int = ...,
+        rejected_orders: _builtins.int = ...,
+        post_only_cancels: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["config", b"config", "pnl", b"pnl", "position", b"position"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["config", b"config", "end_ms", b"end_ms", "equity_curve", b"equity_curve", "fill_count", b"fill_count", "fill_model", b"fill_model", "fills", b"fills", "fills_per_day", b"fills_per_day", "in_range_fraction", b"in_range_fraction", "lines", b"lines", "max_drawdown", b"max_drawdown", "max_drawdown_fraction", b"max_drawdown_fraction", "open_orders", b"open_orders", "pnl", b"pnl", "points", b"points", "position", b"position", "post_only_cancels", b"post_only_cancels", "rejected_orders", b"rejected_orders", "sharpe", b"sharpe", "sortino", b"sortino", "start_ms", b"start_ms", "status", b"status", "steps", b"steps", "stop_reason", b"stop_reason", "symbol", b"symbol"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BacktestResult: _TypeAlias = BacktestResult  # noqa: Y015

@@ -96,6 +96,11 @@ class GridServiceStub:
                 request_serializer=orderly__grid_dot_v1_dot_grid__service__pb2.RevokeSessionKeyRequest.SerializeToString,
                 response_deserializer=orderly__grid_dot_v1_dot_grid__service__pb2.RevokeSessionKeyResponse.FromString,
                 _registered_method=True)
+        self.BacktestGrid = channel.unary_stream(
+                '/orderly_grid.v1.GridService/BacktestGrid',
+                request_serializer=orderly__grid_dot_v1_dot_grid__service__pb2.BacktestGridRequest.SerializeToString,
+                response_deserializer=orderly__grid_dot_v1_dot_grid__service__pb2.BacktestGridResponse.FromString,
+                _registered_method=True)
 
 
 class GridServiceServicer:
@@ -197,6 +202,20 @@ class GridServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def BacktestGrid(self, request, context):
+        """Backtests a grid on a price path sent inline (prices_csv) with the same engine the live service
+        runs: what StartGrid with this config would have done. Needs no signature; limited per client
+        address like PreviewGrid, and the server runs a bounded number of backtests at once
+        (RESOURCE_EXHAUSTED, RATE_LIMIT_EXCEEDED past either). The symbol's rules come from the venue.
+        Streams BacktestGridResponse messages: progress (at least one), then exactly one result, then
+        the stream ends. INVALID_ARGUMENT naming the field for a bad config or CSV (prices_csv: the
+        message names the line and field). REST: newline-delimited JSON, one BacktestGridResponse per
+        line ({"progress": {...}} ... {"result": {...}}).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_GridServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -254,6 +273,11 @@ def add_GridServiceServicer_to_server(servicer, server):
                     servicer.RevokeSessionKey,
                     request_deserializer=orderly__grid_dot_v1_dot_grid__service__pb2.RevokeSessionKeyRequest.FromString,
                     response_serializer=orderly__grid_dot_v1_dot_grid__service__pb2.RevokeSessionKeyResponse.SerializeToString,
+            ),
+            'BacktestGrid': grpc.unary_stream_rpc_method_handler(
+                    servicer.BacktestGrid,
+                    request_deserializer=orderly__grid_dot_v1_dot_grid__service__pb2.BacktestGridRequest.FromString,
+                    response_serializer=orderly__grid_dot_v1_dot_grid__service__pb2.BacktestGridResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -560,6 +584,33 @@ class GridService:
             '/orderly_grid.v1.GridService/RevokeSessionKey',
             orderly__grid_dot_v1_dot_grid__service__pb2.RevokeSessionKeyRequest.SerializeToString,
             orderly__grid_dot_v1_dot_grid__service__pb2.RevokeSessionKeyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def BacktestGrid(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/orderly_grid.v1.GridService/BacktestGrid',
+            orderly__grid_dot_v1_dot_grid__service__pb2.BacktestGridRequest.SerializeToString,
+            orderly__grid_dot_v1_dot_grid__service__pb2.BacktestGridResponse.FromString,
             options,
             channel_credentials,
             insecure,

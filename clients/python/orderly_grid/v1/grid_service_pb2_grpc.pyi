@@ -80,6 +80,16 @@ class GridServiceStub:
     """
     RevokeSessionKey: _grpc.UnaryUnaryMultiCallable[_grid_service_pb2.RevokeSessionKeyRequest, _grid_service_pb2.RevokeSessionKeyResponse]
     """Revokes one of the wallet's session keys, or all of them (`all`). Signed by the wallet itself."""
+    BacktestGrid: _grpc.UnaryStreamMultiCallable[_grid_service_pb2.BacktestGridRequest, _grid_service_pb2.BacktestGridResponse]
+    """Backtests a grid on a price path sent inline (prices_csv) with the same engine the live service
+    runs: what StartGrid with this config would have done. Needs no signature; limited per client
+    address like PreviewGrid, and the server runs a bounded number of backtests at once
+    (RESOURCE_EXHAUSTED, RATE_LIMIT_EXCEEDED past either). The symbol's rules come from the venue.
+    Streams BacktestGridResponse messages: progress (at least one), then exactly one result, then
+    the stream ends. INVALID_ARGUMENT naming the field for a bad config or CSV (prices_csv: the
+    message names the line and field). REST: newline-delimited JSON, one BacktestGridResponse per
+    line ({"progress": {...}} ... {"result": {...}}).
+    """
 
 @_typing.type_check_only
 class GridServiceAsyncStub(GridServiceStub):
@@ -133,6 +143,16 @@ class GridServiceAsyncStub(GridServiceStub):
     """
     RevokeSessionKey: _aio.UnaryUnaryMultiCallable[_grid_service_pb2.RevokeSessionKeyRequest, _grid_service_pb2.RevokeSessionKeyResponse]  # type: ignore[assignment]
     """Revokes one of the wallet's session keys, or all of them (`all`). Signed by the wallet itself."""
+    BacktestGrid: _aio.UnaryStreamMultiCallable[_grid_service_pb2.BacktestGridRequest, _grid_service_pb2.BacktestGridResponse]  # type: ignore[assignment]
+    """Backtests a grid on a price path sent inline (prices_csv) with the same engine the live service
+    runs: what StartGrid with this config would have done. Needs no signature; limited per client
+    address like PreviewGrid, and the server runs a bounded number of backtests at once
+    (RESOURCE_EXHAUSTED, RATE_LIMIT_EXCEEDED past either). The symbol's rules come from the venue.
+    Streams BacktestGridResponse messages: progress (at least one), then exactly one result, then
+    the stream ends. INVALID_ARGUMENT naming the field for a bad config or CSV (prices_csv: the
+    message names the line and field). REST: newline-delimited JSON, one BacktestGridResponse per
+    line ({"progress": {...}} ... {"result": {...}}).
+    """
 
 class GridServiceServicer(metaclass=_abc_1.ABCMeta):
     """Runs grid-trading sessions on Orderly perpetual futures for wallet users.
@@ -249,5 +269,21 @@ class GridServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_grid_service_pb2.RevokeSessionKeyResponse, _abc.Awaitable[_grid_service_pb2.RevokeSessionKeyResponse]]:
         """Revokes one of the wallet's session keys, or all of them (`all`). Signed by the wallet itself."""
+
+    @_abc_1.abstractmethod
+    def BacktestGrid(
+        self,
+        request: _grid_service_pb2.BacktestGridRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_grid_service_pb2.BacktestGridResponse], _abc.AsyncIterator[_grid_service_pb2.BacktestGridResponse]]:
+        """Backtests a grid on a price path sent inline (prices_csv) with the same engine the live service
+        runs: what StartGrid with this config would have done. Needs no signature; limited per client
+        address like PreviewGrid, and the server runs a bounded number of backtests at once
+        (RESOURCE_EXHAUSTED, RATE_LIMIT_EXCEEDED past either). The symbol's rules come from the venue.
+        Streams BacktestGridResponse messages: progress (at least one), then exactly one result, then
+        the stream ends. INVALID_ARGUMENT naming the field for a bad config or CSV (prices_csv: the
+        message names the line and field). REST: newline-delimited JSON, one BacktestGridResponse per
+        line ({"progress": {...}} ... {"result": {...}}).
+        """
 
 def add_GridServiceServicer_to_server(servicer: GridServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

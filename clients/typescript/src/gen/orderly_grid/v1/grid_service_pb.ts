@@ -2,13 +2,13 @@
 // @generated from file orderly_grid/v1/grid_service.proto (package orderly_grid.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import { file_google_api_annotations } from "../../google/api/annotations_pb.js";
 import { file_google_api_field_behavior } from "../../google/api/field_behavior_pb.js";
 import type { UserAuth } from "./auth_pb.js";
 import { file_orderly_grid_v1_auth } from "./auth_pb.js";
-import type { Direction, EquityPoint, Fill, Grid, GridConfig, GridStatus, GridSummary, GridType, PlannedOrder, SummaryTotals } from "./grid_pb.js";
+import type { Direction, EquityPoint, Fill, Grid, GridConfig, GridStatus, GridSummary, GridType, PlannedOrder, Pnl, Position, Side, StopReason, SummaryTotals } from "./grid_pb.js";
 import { file_orderly_grid_v1_grid } from "./grid_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file orderly_grid/v1/grid_service.proto.
  */
 export const file_orderly_grid_v1_grid_service: GenFile = /*@__PURE__*/
-  fileDesc("CiJvcmRlcmx5X2dyaWQvdjEvZ3JpZF9zZXJ2aWNlLnByb3RvEg9vcmRlcmx5X2dyaWQudjEi7QMKEFN0YXJ0R3JpZFJlcXVlc3QSFAoGdGlja2VyGAEgASgJQgTiQQECEjMKCWRpcmVjdGlvbhgCIAEoDjIaLm9yZGVybHlfZ3JpZC52MS5EaXJlY3Rpb25CBOJBAQISFQoNY3VycmVudF9wcmljZRgDIAEoCRIZCgt1cHBlcl9ib3VuZBgEIAEoCUIE4kEBAhIZCgtsb3dlcl9ib3VuZBgFIAEoCUIE4kEBAhIZCgtncmlkX2xldmVscxgGIAEoBUIE4kEBAhIaCgx0b3RhbF9tYXJnaW4YByABKAlCBOJBAQISLAoJZ3JpZF90eXBlGAggASgOMhkub3JkZXJseV9ncmlkLnYxLkdyaWRUeXBlEhIKCmdyaWRfcmF0aW8YCSABKAkSEAoIbGV2ZXJhZ2UYCiABKAUSFQoNdHJpZ2dlcl9wcmljZRgLIAEoCRIXCg9zdG9wX2xvc3NfcHJpY2UYDCABKAkSGQoRdGFrZV9wcm9maXRfcHJpY2UYDSABKAkSHgoWY2xvc2VfcG9zaXRpb25fb25fc3RvcBgOIAEoCBIyCgl1c2VyX2F1dGgYDyABKAsyGS5vcmRlcmx5X2dyaWQudjEuVXNlckF1dGhCBOJBAQISFwoPcHJpY2VfdG9sZXJhbmNlGBAgASgJIjgKEVN0YXJ0R3JpZFJlc3BvbnNlEiMKBGdyaWQYASABKAsyFS5vcmRlcmx5X2dyaWQudjEuR3JpZCKPAQoPU3RvcEdyaWRSZXF1ZXN0EhgKCnNlc3Npb25faWQYASABKAlCBOJBAQISGwoOY2xvc2VfcG9zaXRpb24YAiABKAhIAIgBARIyCgl1c2VyX2F1dGgYAyABKAsyGS5vcmRlcmx5X2dyaWQudjEuVXNlckF1dGhCBOJBAQJCEQoPX2Nsb3NlX3Bvc2l0aW9uIjcKEFN0b3BHcmlkUmVzcG9uc2USIwoEZ3JpZBgBIAEoCzIVLm9yZGVybHlfZ3JpZC52MS5HcmlkIl4KDkdldEdyaWRSZXF1ZXN0EhgKCnNlc3Npb25faWQYASABKAlCBOJBAQISMgoJdXNlcl9hdXRoGAIgASgLMhkub3JkZXJseV9ncmlkLnYxLlVzZXJBdXRoQgTiQQECIjYKD0dldEdyaWRSZXNwb25zZRIjCgRncmlkGAEgASgLMhUub3JkZXJseV9ncmlkLnYxLkdyaWQiqwEKEExpc3RHcmlkc1JlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCRIrCgZzdGF0dXMYAiABKA4yGy5vcmRlcmx5X2dyaWQudjEuR3JpZFN0YXR1cxIRCglwYWdlX3NpemUYAyABKAUSEgoKcGFnZV90b2tlbhgEIAEoCRIyCgl1c2VyX2F1dGgYBSABKAsyGS5vcmRlcmx5X2dyaWQudjEuVXNlckF1dGhCBOJBAQIiUgoRTGlzdEdyaWRzUmVzcG9uc2USJAoFZ3JpZHMYASADKAsyFS5vcmRlcmx5X2dyaWQudjEuR3JpZBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAki2QEKGExpc3RHcmlkU3VtbWFyaWVzUmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJEisKBnN0YXR1cxgCIAEoDjIbLm9yZGVybHlfZ3JpZC52MS5HcmlkU3RhdHVzEhIKCnN0YXJ0X3RpbWUYAyABKAMSEAoIZW5kX3RpbWUYBCABKAMSEQoJcGFnZV9zaXplGAUgASgFEhIKCnBhZ2VfdG9rZW4YBiABKAkSMgoJdXNlcl9hdXRoGAcgASgLMhkub3JkZXJseV9ncmlkLnYxLlVzZXJBdXRoQgTiQQECIpUBChlMaXN0R3JpZFN1bW1hcmllc1Jlc3BvbnNlEi8KCXN1bW1hcmllcxgBIAMoCzIcLm9yZGVybHlfZ3JpZC52MS5HcmlkU3VtbWFyeRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkSLgoGdG90YWxzGAMgASgLMh4ub3JkZXJseV9ncmlkLnYxLlN1bW1hcnlUb3RhbHMiRwoSUHJldmlld0dyaWRSZXF1ZXN0EjEKBmNvbmZpZxgBIAEoCzIbLm9yZGVybHlfZ3JpZC52MS5HcmlkQ29uZmlnQgTiQQECIpQDChNQcmV2aWV3R3JpZFJlc3BvbnNlEg4KBnN5bWJvbBgBIAEoCRINCgVsaW5lcxgCIAMoCRItCgZvcmRlcnMYAyADKAsyHS5vcmRlcmx5X2dyaWQudjEuUGxhbm5lZE9yZGVyEhkKEXF1YW50aXR5X3Blcl9jZWxsGAQgASgJEhYKDm9yZGVyX25vdGlvbmFsGAUgASgJEhcKD3JlcXVpcmVkX21hcmdpbhgGIAEoCRIbChNtaW5fcHJvZml0X3Blcl9ncmlkGAcgASgJEhsKE21heF9wcm9maXRfcGVyX2dyaWQYCCABKAkSIAoYbWluX3Byb2ZpdF9yYXRlX3Blcl9ncmlkGAkgASgJEiAKGG1heF9wcm9maXRfcmF0ZV9wZXJfZ3JpZBgKIAEoCRIQCghmZWVfcmF0ZRgLIAEoCRISCgptYXJrX3ByaWNlGAwgASgJEhcKD21pbl9vcmRlcl9wcmljZRgNIAEoCRIXCg9tYXhfb3JkZXJfcHJpY2UYDiABKAkSDQoFdmVudWUYDyABKAkifgoRV2F0Y2hGaWxsc1JlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCRIRCglhZnRlcl9zZXEYAiABKAQSMgoJdXNlcl9hdXRoGAMgASgLMhkub3JkZXJseV9ncmlkLnYxLlVzZXJBdXRoQgTiQQECEg4KBnJ1bl9pZBgEIAEoCSKAAQoSV2F0Y2hGaWxsc1Jlc3BvbnNlEiUKBGZpbGwYASABKAsyFS5vcmRlcmx5X2dyaWQudjEuRmlsbEgAEjoKD3JlcGxheV9jb21wbGV0ZRgCIAEoCzIfLm9yZGVybHlfZ3JpZC52MS5SZXBsYXlDb21wbGV0ZUgAQgcKBWV2ZW50IiIKDlJlcGxheUNvbXBsZXRlEhAKCGxhc3Rfc2VxGAEgASgEIqMBChZSZWdpc3RlckFjY291bnRSZXF1ZXN0EhgKCmFjY291bnRfaWQYASABKAlCBOJBAQISGQoLb3JkZXJseV9rZXkYAiABKAlCBOJBAQISIAoOb3JkZXJseV9zZWNyZXQYAyABKAlCCIABAeJBAgIEEjIKCXVzZXJfYXV0aBgEIAEoCzIZLm9yZGVybHlfZ3JpZC52MS5Vc2VyQXV0aEIE4kEBAiLfAQoVR2V0R3JpZEhpc3RvcnlSZXF1ZXN0EhgKCnNlc3Npb25faWQYASABKAlCBOJBAQISDgoGcnVuX2lkGAIgASgJEhUKDXN0YXJ0X3RpbWVfbXMYAyABKAMSEwoLZW5kX3RpbWVfbXMYBCABKAMSFQoNcmVzb2x1dGlvbl9tcxgFIAEoAxIRCglwYWdlX3NpemUYBiABKAUSEgoKcGFnZV90b2tlbhgHIAEoCRIyCgl1c2VyX2F1dGgYCCABKAsyGS5vcmRlcmx5X2dyaWQudjEuVXNlckF1dGhCBOJBAQIikwEKFkdldEdyaWRIaXN0b3J5UmVzcG9uc2USEgoKc2Vzc2lvbl9pZBgBIAEoCRIOCgZydW5faWQYAiABKAkSDgoGc3ltYm9sGAMgASgJEiwKBnBvaW50cxgEIAMoCzIcLm9yZGVybHlfZ3JpZC52MS5FcXVpdHlQb2ludBIXCg9uZXh0X3BhZ2VfdG9rZW4YBSABKAkiawoHQWNjb3VudBIPCgd1c2VyX2lkGAEgASgJEhIKCmFjY291bnRfaWQYAiABKAkSEwoLb3JkZXJseV9rZXkYAyABKAkSEgoKY3JlYXRlZF9tcxgEIAEoAxISCgp1cGRhdGVkX21zGAUgASgDIkQKF1JlZ2lzdGVyQWNjb3VudFJlc3BvbnNlEikKB2FjY291bnQYASABKAsyGC5vcmRlcmx5X2dyaWQudjEuQWNjb3VudCKUAQoXQ3JlYXRlU2Vzc2lvbktleVJlcXVlc3QSGAoKcHVibGljX2tleRgBIAEoCUIE4kEBAhIUCgZzY29wZXMYAiADKAlCBOJBAQISFQoNZXhwaXJlc19hdF9tcxgDIAEoAxIyCgl1c2VyX2F1dGgYBCABKAsyGS5vcmRlcmx5X2dyaWQudjEuVXNlckF1dGhCBOJBAQIikAEKClNlc3Npb25LZXkSDgoGa2V5X2lkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSEgoKcHVibGljX2tleRgDIAEoCRIOCgZzY29wZXMYBCADKAkSEgoKY3JlYXRlZF9tcxgFIAEoAxIVCg1leHBpcmVzX2F0X21zGAYgASgDEhIKCnJldm9rZWRfbXMYByABKAMiTAoYQ3JlYXRlU2Vzc2lvbktleVJlc3BvbnNlEjAKC3Nlc3Npb25fa2V5GAEgASgLMhsub3JkZXJseV9ncmlkLnYxLlNlc3Npb25LZXkiagoXUmV2b2tlU2Vzc2lvbktleVJlcXVlc3QSDgoGa2V5X2lkGAEgASgJEgsKA2FsbBgCIAEoCBIyCgl1c2VyX2F1dGgYAyABKAsyGS5vcmRlcmx5X2dyaWQudjEuVXNlckF1dGhCBOJBAQIiKwoYUmV2b2tlU2Vzc2lvbktleVJlc3BvbnNlEg8KB3Jldm9rZWQYASABKAUymAsKC0dyaWRTZXJ2aWNlEm4KCVN0YXJ0R3JpZBIhLm9yZGVybHlfZ3JpZC52MS5TdGFydEdyaWRSZXF1ZXN0GiIub3JkZXJseV9ncmlkLnYxLlN0YXJ0R3JpZFJlc3BvbnNlIhqC0+STAhQ6ASoiDy9hcGkvZ3JpZC9zdGFydBJqCghTdG9wR3JpZBIgLm9yZGVybHlfZ3JpZC52MS5TdG9wR3JpZFJlcXVlc3QaIS5vcmRlcmx5X2dyaWQudjEuU3RvcEdyaWRSZXNwb25zZSIZgtPkkwITOgEqIg4vYXBpL2dyaWQvc3RvcBJzCgdHZXRHcmlkEh8ub3JkZXJseV9ncmlkLnYxLkdldEdyaWRSZXF1ZXN0GiAub3JkZXJseV9ncmlkLnYxLkdldEdyaWRSZXNwb25zZSIlgtPkkwIfEh0vYXBpL2dyaWQvc3RhdHVzL3tzZXNzaW9uX2lkfRJuCglMaXN0R3JpZHMSIS5vcmRlcmx5X2dyaWQudjEuTGlzdEdyaWRzUmVxdWVzdBoiLm9yZGVybHlfZ3JpZC52MS5MaXN0R3JpZHNSZXNwb25zZSIagtPkkwIUEhIvYXBpL2dyaWQvc2Vzc2lvbnMShQEKEUxpc3RHcmlkU3VtbWFyaWVzEikub3JkZXJseV9ncmlkLnYxLkxpc3RHcmlkU3VtbWFyaWVzUmVxdWVzdBoqLm9yZGVybHlfZ3JpZC52MS5MaXN0R3JpZFN1bW1hcmllc1Jlc3BvbnNlIhmC0+STAhMSES9hcGkvZ3JpZC9zdW1tYXJ5EnsKC1ByZXZpZXdHcmlkEiMub3JkZXJseV9ncmlkLnYxLlByZXZpZXdHcmlkUmVxdWVzdBokLm9yZGVybHlfZ3JpZC52MS5QcmV2aWV3R3JpZFJlc3BvbnNlIiGC0+STAhs6BmNvbmZpZyIRL2FwaS9ncmlkL3ByZXZpZXcSkAEKCldhdGNoRmlsbHMSIi5vcmRlcmx5X2dyaWQudjEuV2F0Y2hGaWxsc1JlcXVlc3QaIy5vcmRlcmx5X2dyaWQudjEuV2F0Y2hGaWxsc1Jlc3BvbnNlIjeC0+STAjFaERIPL2FwaS9ncmlkL2ZpbGxzEhwvYXBpL2dyaWQvZmlsbHMve3Nlc3Npb25faWR9MAESiQEKDkdldEdyaWRIaXN0b3J5EiYub3JkZXJseV9ncmlkLnYxLkdldEdyaWRIaXN0b3J5UmVxdWVzdBonLm9yZGVybHlfZ3JpZC52MS5HZXRHcmlkSGlzdG9yeVJlc3BvbnNlIiaC0+STAiASHi9hcGkvZ3JpZC9oaXN0b3J5L3tzZXNzaW9uX2lkfRKCAQoPUmVnaXN0ZXJBY2NvdW50Eicub3JkZXJseV9ncmlkLnYxLlJlZ2lzdGVyQWNjb3VudFJlcXVlc3QaKC5vcmRlcmx5X2dyaWQudjEuUmVnaXN0ZXJBY2NvdW50UmVzcG9uc2UiHILT5JMCFjoBKiIRL2FwaS9ncmlkL2FjY291bnQSigEKEENyZWF0ZVNlc3Npb25LZXkSKC5vcmRlcmx5X2dyaWQudjEuQ3JlYXRlU2Vzc2lvbktleVJlcXVlc3QaKS5vcmRlcmx5X2dyaWQudjEuQ3JlYXRlU2Vzc2lvbktleVJlc3BvbnNlIiGC0+STAhs6ASoiFi9hcGkvZ3JpZC9zZXNzaW9uLWtleXMSkQEKEFJldm9rZVNlc3Npb25LZXkSKC5vcmRlcmx5X2dyaWQudjEuUmV2b2tlU2Vzc2lvbktleVJlcXVlc3QaKS5vcmRlcmx5X2dyaWQudjEuUmV2b2tlU2Vzc2lvbktleVJlc3BvbnNlIiiC0+STAiI6ASoiHS9hcGkvZ3JpZC9zZXNzaW9uLWtleXMvcmV2b2tlYgZwcm90bzM", [file_google_api_annotations, file_google_api_field_behavior, file_orderly_grid_v1_auth, file_orderly_grid_v1_grid]);
+  fileDesc("CiJvcmRlcmx5X2dyaWQvdjEvZ3JpZF9zZXJ2aWNlLnByb3RvEg9vcmRlcmx5X2dyaWQudjEi7QMKEFN0YXJ0R3JpZFJlcXVlc3QSFAoGdGlja2VyGAEgASgJQgTiQQECEjMKCWRpcmVjdGlvbhgCIAEoDjIaLm9yZGVybHlfZ3JpZC52MS5EaXJlY3Rpb25CBOJBAQISFQoNY3VycmVudF9wcmljZRgDIAEoCRIZCgt1cHBlcl9ib3VuZBgEIAEoCUIE4kEBAhIZCgtsb3dlcl9ib3VuZBgFIAEoCUIE4kEBAhIZCgtncmlkX2xldmVscxgGIAEoBUIE4kEBAhIaCgx0b3RhbF9tYXJnaW4YByABKAlCBOJBAQISLAoJZ3JpZF90eXBlGAggASgOMhkub3JkZXJseV9ncmlkLnYxLkdyaWRUeXBlEhIKCmdyaWRfcmF0aW8YCSABKAkSEAoIbGV2ZXJhZ2UYCiABKAUSFQoNdHJpZ2dlcl9wcmljZRgLIAEoCRIXCg9zdG9wX2xvc3NfcHJpY2UYDCABKAkSGQoRdGFrZV9wcm9maXRfcHJpY2UYDSABKAkSHgoWY2xvc2VfcG9zaXRpb25fb25fc3RvcBgOIAEoCBIyCgl1c2VyX2F1dGgYDyABKAsyGS5vcmRlcmx5X2dyaWQudjEuVXNlckF1dGhCBOJBAQISFwoPcHJpY2VfdG9sZXJhbmNlGBAgASgJIjgKEVN0YXJ0R3JpZFJlc3BvbnNlEiMKBGdyaWQYASABKAsyFS5vcmRlcmx5X2dyaWQudjEuR3JpZCKPAQoPU3RvcEdyaWRSZXF1ZXN0EhgKCnNlc3Npb25faWQYASABKAlCBOJBAQISGwoOY2xvc2VfcG9zaXRpb24YAiABKAhIAIgBARIyCgl1c2VyX2F1dGgYAyABKAsyGS5vcmRlcmx5X2dyaWQudjEuVXNlckF1dGhCBOJBAQJCEQoPX2Nsb3NlX3Bvc2l0aW9uIjcKEFN0b3BHcmlkUmVzcG9uc2USIwoEZ3JpZBgBIAEoCzIVLm9yZGVybHlfZ3JpZC52MS5HcmlkIl4KDkdldEdyaWRSZXF1ZXN0EhgKCnNlc3Npb25faWQYASABKAlCBOJBAQISMgoJdXNlcl9hdXRoGAIgASgLMhkub3JkZXJseV9ncmlkLnYxLlVzZXJBdXRoQgTiQQECIjYKD0dldEdyaWRSZXNwb25zZRIjCgRncmlkGAEgASgLMhUub3JkZXJseV9ncmlkLnYxLkdyaWQiqwEKEExpc3RHcmlkc1JlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCRIrCgZzdGF0dXMYAiABKA4yGy5vcmRlcmx5X2dyaWQudjEuR3JpZFN0YXR1cxIRCglwYWdlX3NpemUYAyABKAUSEgoKcGFnZV90b2tlbhgEIAEoCRIyCgl1c2VyX2F1dGgYBSABKAsyGS5vcmRlcmx5X2dyaWQudjEuVXNlckF1dGhCBOJBAQIiUgoRTGlzdEdyaWRzUmVzcG9uc2USJAoFZ3JpZHMYASADKAsyFS5vcmRlcmx5X2dyaWQudjEuR3JpZBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAki2QEKGExpc3RHcmlkU3VtbWFyaWVzUmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJEisKBnN0YXR1cxgCIAEoDjIbLm9yZGVybHlfZ3JpZC52MS5HcmlkU3RhdHVzEhIKCnN0YXJ0X3RpbWUYAyABKAMSEAoIZW5kX3RpbWUYBCABKAMSEQoJcGFnZV9zaXplGAUgASgFEhIKCnBhZ2VfdG9rZW4YBiABKAkSMgoJdXNlcl9hdXRoGAcgASgLMhkub3JkZXJseV9ncmlkLnYxLlVzZXJBdXRoQgTiQQECIpUBChlMaXN0R3JpZFN1bW1hcmllc1Jlc3BvbnNlEi8KCXN1bW1hcmllcxgBIAMoCzIcLm9yZGVybHlfZ3JpZC52MS5HcmlkU3VtbWFyeRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkSLgoGdG90YWxzGAMgASgLMh4ub3JkZXJseV9ncmlkLnYxLlN1bW1hcnlUb3RhbHMiRwoSUHJldmlld0dyaWRSZXF1ZXN0EjEKBmNvbmZpZxgBIAEoCzIbLm9yZGVybHlfZ3JpZC52MS5HcmlkQ29uZmlnQgTiQQECIpQDChNQcmV2aWV3R3JpZFJlc3BvbnNlEg4KBnN5bWJvbBgBIAEoCRINCgVsaW5lcxgCIAMoCRItCgZvcmRlcnMYAyADKAsyHS5vcmRlcmx5X2dyaWQudjEuUGxhbm5lZE9yZGVyEhkKEXF1YW50aXR5X3Blcl9jZWxsGAQgASgJEhYKDm9yZGVyX25vdGlvbmFsGAUgASgJEhcKD3JlcXVpcmVkX21hcmdpbhgGIAEoCRIbChNtaW5fcHJvZml0X3Blcl9ncmlkGAcgASgJEhsKE21heF9wcm9maXRfcGVyX2dyaWQYCCABKAkSIAoYbWluX3Byb2ZpdF9yYXRlX3Blcl9ncmlkGAkgASgJEiAKGG1heF9wcm9maXRfcmF0ZV9wZXJfZ3JpZBgKIAEoCRIQCghmZWVfcmF0ZRgLIAEoCRISCgptYXJrX3ByaWNlGAwgASgJEhcKD21pbl9vcmRlcl9wcmljZRgNIAEoCRIXCg9tYXhfb3JkZXJfcHJpY2UYDiABKAkSDQoFdmVudWUYDyABKAkifgoRV2F0Y2hGaWxsc1JlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCRIRCglhZnRlcl9zZXEYAiABKAQSMgoJdXNlcl9hdXRoGAMgASgLMhkub3JkZXJseV9ncmlkLnYxLlVzZXJBdXRoQgTiQQECEg4KBnJ1bl9pZBgEIAEoCSKAAQoSV2F0Y2hGaWxsc1Jlc3BvbnNlEiUKBGZpbGwYASABKAsyFS5vcmRlcmx5X2dyaWQudjEuRmlsbEgAEjoKD3JlcGxheV9jb21wbGV0ZRgCIAEoCzIfLm9yZGVybHlfZ3JpZC52MS5SZXBsYXlDb21wbGV0ZUgAQgcKBWV2ZW50IiIKDlJlcGxheUNvbXBsZXRlEhAKCGxhc3Rfc2VxGAEgASgEIqMBChZSZWdpc3RlckFjY291bnRSZXF1ZXN0EhgKCmFjY291bnRfaWQYASABKAlCBOJBAQISGQoLb3JkZXJseV9rZXkYAiABKAlCBOJBAQISIAoOb3JkZXJseV9zZWNyZXQYAyABKAlCCIABAeJBAgIEEjIKCXVzZXJfYXV0aBgEIAEoCzIZLm9yZGVybHlfZ3JpZC52MS5Vc2VyQXV0aEIE4kEBAiLfAQoVR2V0R3JpZEhpc3RvcnlSZXF1ZXN0EhgKCnNlc3Npb25faWQYASABKAlCBOJBAQISDgoGcnVuX2lkGAIgASgJEhUKDXN0YXJ0X3RpbWVfbXMYAyABKAMSEwoLZW5kX3RpbWVfbXMYBCABKAMSFQoNcmVzb2x1dGlvbl9tcxgFIAEoAxIRCglwYWdlX3NpemUYBiABKAUSEgoKcGFnZV90b2tlbhgHIAEoCRIyCgl1c2VyX2F1dGgYCCABKAsyGS5vcmRlcmx5X2dyaWQudjEuVXNlckF1dGhCBOJBAQIikwEKFkdldEdyaWRIaXN0b3J5UmVzcG9uc2USEgoKc2Vzc2lvbl9pZBgBIAEoCRIOCgZydW5faWQYAiABKAkSDgoGc3ltYm9sGAMgASgJEiwKBnBvaW50cxgEIAMoCzIcLm9yZGVybHlfZ3JpZC52MS5FcXVpdHlQb2ludBIXCg9uZXh0X3BhZ2VfdG9rZW4YBSABKAkiawoHQWNjb3VudBIPCgd1c2VyX2lkGAEgASgJEhIKCmFjY291bnRfaWQYAiABKAkSEwoLb3JkZXJseV9rZXkYAyABKAkSEgoKY3JlYXRlZF9tcxgEIAEoAxISCgp1cGRhdGVkX21zGAUgASgDIkQKF1JlZ2lzdGVyQWNjb3VudFJlc3BvbnNlEikKB2FjY291bnQYASABKAsyGC5vcmRlcmx5X2dyaWQudjEuQWNjb3VudCKUAQoXQ3JlYXRlU2Vzc2lvbktleVJlcXVlc3QSGAoKcHVibGljX2tleRgBIAEoCUIE4kEBAhIUCgZzY29wZXMYAiADKAlCBOJBAQISFQoNZXhwaXJlc19hdF9tcxgDIAEoAxIyCgl1c2VyX2F1dGgYBCABKAsyGS5vcmRlcmx5X2dyaWQudjEuVXNlckF1dGhCBOJBAQIikAEKClNlc3Npb25LZXkSDgoGa2V5X2lkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSEgoKcHVibGljX2tleRgDIAEoCRIOCgZzY29wZXMYBCADKAkSEgoKY3JlYXRlZF9tcxgFIAEoAxIVCg1leHBpcmVzX2F0X21zGAYgASgDEhIKCnJldm9rZWRfbXMYByABKAMiTAoYQ3JlYXRlU2Vzc2lvbktleVJlc3BvbnNlEjAKC3Nlc3Npb25fa2V5GAEgASgLMhsub3JkZXJseV9ncmlkLnYxLlNlc3Npb25LZXkiagoXUmV2b2tlU2Vzc2lvbktleVJlcXVlc3QSDgoGa2V5X2lkGAEgASgJEgsKA2FsbBgCIAEoCBIyCgl1c2VyX2F1dGgYAyABKAsyGS5vcmRlcmx5X2dyaWQudjEuVXNlckF1dGhCBOJBAQIiKwoYUmV2b2tlU2Vzc2lvbktleVJlc3BvbnNlEg8KB3Jldm9rZWQYASABKAUi/gEKE0JhY2t0ZXN0R3JpZFJlcXVlc3QSMQoGY29uZmlnGAEgASgLMhsub3JkZXJseV9ncmlkLnYxLkdyaWRDb25maWdCBOJBAQISGAoKcHJpY2VzX2NzdhgCIAEoCUIE4kEBAhIsCgliYXJfb3JkZXIYAyABKA4yGS5vcmRlcmx5X2dyaWQudjEuQmFyT3JkZXISFgoObWFrZXJfZmVlX3JhdGUYBCABKAkSFgoOdGFrZXJfZmVlX3JhdGUYBSABKAkSFAoMZnVuZGluZ19yYXRlGAYgASgJEhIKCnJlc29sdXRpb24YByABKAUSEgoKb21pdF9maWxscxgIIAEoCCKJAQoUQmFja3Rlc3RHcmlkUmVzcG9uc2USNQoIcHJvZ3Jlc3MYASABKAsyIS5vcmRlcmx5X2dyaWQudjEuQmFja3Rlc3RQcm9ncmVzc0gAEjEKBnJlc3VsdBgCIAEoCzIfLm9yZGVybHlfZ3JpZC52MS5CYWNrdGVzdFJlc3VsdEgAQgcKBWV2ZW50Ij0KEEJhY2t0ZXN0UHJvZ3Jlc3MSEwoLcG9pbnRzX2RvbmUYASABKAMSFAoMcG9pbnRzX3RvdGFsGAIgASgDIp8BCgxCYWNrdGVzdEZpbGwSFAoMdGltZXN0YW1wX21zGAEgASgDEiMKBHNpZGUYAiABKA4yFS5vcmRlcmx5X2dyaWQudjEuU2lkZRINCgVwcmljZRgDIAEoCRIQCghxdWFudGl0eRgEIAEoCRILCgNmZWUYBSABKAkSFwoKY2VsbF9pbmRleBgGIAEoBUgAiAEBQg0KC19jZWxsX2luZGV4IlUKDUJhY2t0ZXN0T3JkZXISIwoEc2lkZRgBIAEoDjIVLm9yZGVybHlfZ3JpZC52MS5TaWRlEg0KBXByaWNlGAIgASgJEhAKCHF1YW50aXR5GAMgASgJIlwKE0JhY2t0ZXN0RXF1aXR5UG9pbnQSFAoMdGltZXN0YW1wX21zGAEgASgDEg0KBXByaWNlGAIgASgJEg4KBmVxdWl0eRgDIAEoCRIQCghkcmF3ZG93bhgEIAEoCSLPBQoOQmFja3Rlc3RSZXN1bHQSDgoGc3ltYm9sGAEgASgJEisKBmNvbmZpZxgCIAEoCzIbLm9yZGVybHlfZ3JpZC52MS5HcmlkQ29uZmlnEg0KBWxpbmVzGAMgAygJEiEKA3BubBgEIAEoCzIULm9yZGVybHlfZ3JpZC52MS5QbmwSKwoIcG9zaXRpb24YBSABKAsyGS5vcmRlcmx5X2dyaWQudjEuUG9zaXRpb24SKwoGc3RhdHVzGAYgASgOMhsub3JkZXJseV9ncmlkLnYxLkdyaWRTdGF0dXMSMAoLc3RvcF9yZWFzb24YByABKA4yGy5vcmRlcmx5X2dyaWQudjEuU3RvcFJlYXNvbhIQCghzdGFydF9tcxgIIAEoAxIOCgZlbmRfbXMYCSABKAMSFAoMbWF4X2RyYXdkb3duGAogASgJEh0KFW1heF9kcmF3ZG93bl9mcmFjdGlvbhgLIAEoCRIOCgZzaGFycGUYDCABKAkSDwoHc29ydGlubxgNIAEoCRIZChFpbl9yYW5nZV9mcmFjdGlvbhgOIAEoCRIVCg1maWxsc19wZXJfZGF5GA8gASgJEhIKCmZpbGxfY291bnQYECABKAMSLAoFZmlsbHMYESADKAsyHS5vcmRlcmx5X2dyaWQudjEuQmFja3Rlc3RGaWxsEjMKC29wZW5fb3JkZXJzGBIgAygLMh4ub3JkZXJseV9ncmlkLnYxLkJhY2t0ZXN0T3JkZXISOgoMZXF1aXR5X2N1cnZlGBMgAygLMiQub3JkZXJseV9ncmlkLnYxLkJhY2t0ZXN0RXF1aXR5UG9pbnQSEgoKZmlsbF9tb2RlbBgUIAMoCRIOCgZwb2ludHMYFSABKAMSDQoFc3RlcHMYFiABKAMSFwoPcmVqZWN0ZWRfb3JkZXJzGBcgASgDEhkKEXBvc3Rfb25seV9jYW5jZWxzGBggASgDKlcKCEJhck9yZGVyEhkKFUJBUl9PUkRFUl9VTlNQRUNJRklFRBAAEhUKEUJBUl9PUkRFUl9ORUFSRVNUEAESGQoVQkFSX09SREVSX1BFU1NJTUlTVElDEAIylgwKC0dyaWRTZXJ2aWNlEm4KCVN0YXJ0R3JpZBIhLm9yZGVybHlfZ3JpZC52MS5TdGFydEdyaWRSZXF1ZXN0GiIub3JkZXJseV9ncmlkLnYxLlN0YXJ0R3JpZFJlc3BvbnNlIhqC0+STAhQ6ASoiDy9hcGkvZ3JpZC9zdGFydBJqCghTdG9wR3JpZBIgLm9yZGVybHlfZ3JpZC52MS5TdG9wR3JpZFJlcXVlc3QaIS5vcmRlcmx5X2dyaWQudjEuU3RvcEdyaWRSZXNwb25zZSIZgtPkkwITOgEqIg4vYXBpL2dyaWQvc3RvcBJzCgdHZXRHcmlkEh8ub3JkZXJseV9ncmlkLnYxLkdldEdyaWRSZXF1ZXN0GiAub3JkZXJseV9ncmlkLnYxLkdldEdyaWRSZXNwb25zZSIlgtPkkwIfEh0vYXBpL2dyaWQvc3RhdHVzL3tzZXNzaW9uX2lkfRJuCglMaXN0R3JpZHMSIS5vcmRlcmx5X2dyaWQudjEuTGlzdEdyaWRzUmVxdWVzdBoiLm9yZGVybHlfZ3JpZC52MS5MaXN0R3JpZHNSZXNwb25zZSIagtPkkwIUEhIvYXBpL2dyaWQvc2Vzc2lvbnMShQEKEUxpc3RHcmlkU3VtbWFyaWVzEikub3JkZXJseV9ncmlkLnYxLkxpc3RHcmlkU3VtbWFyaWVzUmVxdWVzdBoqLm9yZGVybHlfZ3JpZC52MS5MaXN0R3JpZFN1bW1hcmllc1Jlc3BvbnNlIhmC0+STAhMSES9hcGkvZ3JpZC9zdW1tYXJ5EnsKC1ByZXZpZXdHcmlkEiMub3JkZXJseV9ncmlkLnYxLlByZXZpZXdHcmlkUmVxdWVzdBokLm9yZGVybHlfZ3JpZC52MS5QcmV2aWV3R3JpZFJlc3BvbnNlIiGC0+STAhs6BmNvbmZpZyIRL2FwaS9ncmlkL3ByZXZpZXcSkAEKCldhdGNoRmlsbHMSIi5vcmRlcmx5X2dyaWQudjEuV2F0Y2hGaWxsc1JlcXVlc3QaIy5vcmRlcmx5X2dyaWQudjEuV2F0Y2hGaWxsc1Jlc3BvbnNlIjeC0+STAjFaERIPL2FwaS9ncmlkL2ZpbGxzEhwvYXBpL2dyaWQvZmlsbHMve3Nlc3Npb25faWR9MAESiQEKDkdldEdyaWRIaXN0b3J5EiYub3JkZXJseV9ncmlkLnYxLkdldEdyaWRIaXN0b3J5UmVxdWVzdBonLm9yZGVybHlfZ3JpZC52MS5HZXRHcmlkSGlzdG9yeVJlc3BvbnNlIiaC0+STAiASHi9hcGkvZ3JpZC9oaXN0b3J5L3tzZXNzaW9uX2lkfRKCAQoPUmVnaXN0ZXJBY2NvdW50Eicub3JkZXJseV9ncmlkLnYxLlJlZ2lzdGVyQWNjb3VudFJlcXVlc3QaKC5vcmRlcmx5X2dyaWQudjEuUmVnaXN0ZXJBY2NvdW50UmVzcG9uc2UiHILT5JMCFjoBKiIRL2FwaS9ncmlkL2FjY291bnQSigEKEENyZWF0ZVNlc3Npb25LZXkSKC5vcmRlcmx5X2dyaWQudjEuQ3JlYXRlU2Vzc2lvbktleVJlcXVlc3QaKS5vcmRlcmx5X2dyaWQudjEuQ3JlYXRlU2Vzc2lvbktleVJlc3BvbnNlIiGC0+STAhs6ASoiFi9hcGkvZ3JpZC9zZXNzaW9uLWtleXMSkQEKEFJldm9rZVNlc3Npb25LZXkSKC5vcmRlcmx5X2dyaWQudjEuUmV2b2tlU2Vzc2lvbktleVJlcXVlc3QaKS5vcmRlcmx5X2dyaWQudjEuUmV2b2tlU2Vzc2lvbktleVJlc3BvbnNlIiiC0+STAiI6ASoiHS9hcGkvZ3JpZC9zZXNzaW9uLWtleXMvcmV2b2tlEnwKDEJhY2t0ZXN0R3JpZBIkLm9yZGVybHlfZ3JpZC52MS5CYWNrdGVzdEdyaWRSZXF1ZXN0GiUub3JkZXJseV9ncmlkLnYxLkJhY2t0ZXN0R3JpZFJlc3BvbnNlIh2C0+STAhc6ASoiEi9hcGkvZ3JpZC9iYWNrdGVzdDABYgZwcm90bzM", [file_google_api_annotations, file_google_api_field_behavior, file_orderly_grid_v1_auth, file_orderly_grid_v1_grid]);
 
 /**
  * The REST body of POST /api/grid/start. Flat, as the REST contract has it; fields 1-14 and 16 are
@@ -994,6 +994,454 @@ export const RevokeSessionKeyResponseSchema: GenMessage<RevokeSessionKeyResponse
   messageDesc(file_orderly_grid_v1_grid_service, 24);
 
 /**
+ * POST /api/grid/backtest: the whole JSON body.
+ *
+ * @generated from message orderly_grid.v1.BacktestGridRequest
+ */
+export type BacktestGridRequest = Message<"orderly_grid.v1.BacktestGridRequest"> & {
+  /**
+   * The grid, with StartGrid's fields, limits and checks (INVALID_ARGUMENT naming the field). It is
+   * laid out around the path's first price on the symbol's tick: current_price and price_tolerance
+   * are ignored. The symbol's rules (tick, minimum size and notional) are the venue's.
+   *
+   * @generated from field: orderly_grid.v1.GridConfig config = 1;
+   */
+  config?: GridConfig | undefined;
+
+  /**
+   * The price path as CSV text: `timestamp,price` ticks or `timestamp,open,high,low,close[,volume]`
+   * bars, timestamps in ms since the epoch and non-decreasing, an optional header row, `#` comments.
+   * At most 3,000,000 bytes (the REST shim's body limit, GRID_REST_MAX_BODY_BYTES, 1 MiB by default,
+   * applies first over REST) and 100,000 rows; over either, or a row the parser refuses, is
+   * INVALID_ARGUMENT naming prices_csv (with the line and field).
+   *
+   * @generated from field: string prices_csv = 2;
+   */
+  pricesCsv: string;
+
+  /**
+   * UNSPECIFIED means NEAREST; ignored for ticks.
+   *
+   * @generated from field: orderly_grid.v1.BarOrder bar_order = 3;
+   */
+  barOrder: BarOrder;
+
+  /**
+   * Decimal fee rates as fractions, in [0, 0.01]; empty means the service's defaults (maker 0.0002,
+   * taker 0.0005).
+   *
+   * @generated from field: string maker_fee_rate = 4;
+   */
+  makerFeeRate: string;
+
+  /**
+   * @generated from field: string taker_fee_rate = 5;
+   */
+  takerFeeRate: string;
+
+  /**
+   * Funding rate per 8 h period as a fraction, in [-0.01, 0.01] (positive: longs pay); empty means 0.
+   *
+   * @generated from field: string funding_rate = 6;
+   */
+  fundingRate: string;
+
+  /**
+   * Points of the equity curve returned (downsampled evenly); 0 means 500; at most 5000.
+   *
+   * @generated from field: int32 resolution = 7;
+   */
+  resolution: number;
+
+  /**
+   * Leave the fills out of the result (their count stays in fill_count): results of busy grids stay
+   * small.
+   *
+   * @generated from field: bool omit_fills = 8;
+   */
+  omitFills: boolean;
+};
+
+/**
+ * Describes the message orderly_grid.v1.BacktestGridRequest.
+ * Use `create(BacktestGridRequestSchema)` to create a new message.
+ */
+export const BacktestGridRequestSchema: GenMessage<BacktestGridRequest> = /*@__PURE__*/
+  messageDesc(file_orderly_grid_v1_grid_service, 25);
+
+/**
+ * @generated from message orderly_grid.v1.BacktestGridResponse
+ */
+export type BacktestGridResponse = Message<"orderly_grid.v1.BacktestGridResponse"> & {
+  /**
+   * @generated from oneof orderly_grid.v1.BacktestGridResponse.event
+   */
+  event: {
+    /**
+     * @generated from field: orderly_grid.v1.BacktestProgress progress = 1;
+     */
+    value: BacktestProgress;
+    case: "progress";
+  } | {
+    /**
+     * @generated from field: orderly_grid.v1.BacktestResult result = 2;
+     */
+    value: BacktestResult;
+    case: "result";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message orderly_grid.v1.BacktestGridResponse.
+ * Use `create(BacktestGridResponseSchema)` to create a new message.
+ */
+export const BacktestGridResponseSchema: GenMessage<BacktestGridResponse> = /*@__PURE__*/
+  messageDesc(file_orderly_grid_v1_grid_service, 26);
+
+/**
+ * How far a backtest has come through its path.
+ *
+ * @generated from message orderly_grid.v1.BacktestProgress
+ */
+export type BacktestProgress = Message<"orderly_grid.v1.BacktestProgress"> & {
+  /**
+   * Path points walked so far (a bar is four points) of points_total.
+   *
+   * @generated from field: int64 points_done = 1;
+   */
+  pointsDone: bigint;
+
+  /**
+   * @generated from field: int64 points_total = 2;
+   */
+  pointsTotal: bigint;
+};
+
+/**
+ * Describes the message orderly_grid.v1.BacktestProgress.
+ * Use `create(BacktestProgressSchema)` to create a new message.
+ */
+export const BacktestProgressSchema: GenMessage<BacktestProgress> = /*@__PURE__*/
+  messageDesc(file_orderly_grid_v1_grid_service, 27);
+
+/**
+ * One fill of a backtest.
+ *
+ * @generated from message orderly_grid.v1.BacktestFill
+ */
+export type BacktestFill = Message<"orderly_grid.v1.BacktestFill"> & {
+  /**
+   * @generated from field: int64 timestamp_ms = 1;
+   */
+  timestampMs: bigint;
+
+  /**
+   * @generated from field: orderly_grid.v1.Side side = 2;
+   */
+  side: Side;
+
+  /**
+   * @generated from field: string price = 3;
+   */
+  price: string;
+
+  /**
+   * @generated from field: string quantity = 4;
+   */
+  quantity: string;
+
+  /**
+   * @generated from field: string fee = 5;
+   */
+  fee: string;
+
+  /**
+   * Absent for a closing order (stop with close).
+   *
+   * @generated from field: optional int32 cell_index = 6;
+   */
+  cellIndex?: number | undefined;
+};
+
+/**
+ * Describes the message orderly_grid.v1.BacktestFill.
+ * Use `create(BacktestFillSchema)` to create a new message.
+ */
+export const BacktestFillSchema: GenMessage<BacktestFill> = /*@__PURE__*/
+  messageDesc(file_orderly_grid_v1_grid_service, 28);
+
+/**
+ * An order resting when the backtest ended.
+ *
+ * @generated from message orderly_grid.v1.BacktestOrder
+ */
+export type BacktestOrder = Message<"orderly_grid.v1.BacktestOrder"> & {
+  /**
+   * @generated from field: orderly_grid.v1.Side side = 1;
+   */
+  side: Side;
+
+  /**
+   * @generated from field: string price = 2;
+   */
+  price: string;
+
+  /**
+   * @generated from field: string quantity = 3;
+   */
+  quantity: string;
+};
+
+/**
+ * Describes the message orderly_grid.v1.BacktestOrder.
+ * Use `create(BacktestOrderSchema)` to create a new message.
+ */
+export const BacktestOrderSchema: GenMessage<BacktestOrder> = /*@__PURE__*/
+  messageDesc(file_orderly_grid_v1_grid_service, 29);
+
+/**
+ * One point of a backtest's equity curve. The curve figures are statistics computed in binary
+ * floating point from the path (the exact money is in BacktestResult.pnl), given as decimal text
+ * rounded to 8 decimals.
+ *
+ * @generated from message orderly_grid.v1.BacktestEquityPoint
+ */
+export type BacktestEquityPoint = Message<"orderly_grid.v1.BacktestEquityPoint"> & {
+  /**
+   * @generated from field: int64 timestamp_ms = 1;
+   */
+  timestampMs: bigint;
+
+  /**
+   * @generated from field: string price = 2;
+   */
+  price: string;
+
+  /**
+   * total_margin + total PnL (realized + unrealized + funding) at this point.
+   *
+   * @generated from field: string equity = 3;
+   */
+  equity: string;
+
+  /**
+   * The running peak of the equity minus the equity, >= 0.
+   *
+   * @generated from field: string drawdown = 4;
+   */
+  drawdown: string;
+};
+
+/**
+ * Describes the message orderly_grid.v1.BacktestEquityPoint.
+ * Use `create(BacktestEquityPointSchema)` to create a new message.
+ */
+export const BacktestEquityPointSchema: GenMessage<BacktestEquityPoint> = /*@__PURE__*/
+  messageDesc(file_orderly_grid_v1_grid_service, 30);
+
+/**
+ * What a backtest found. Money in pnl is exact decimal text from the engine's ledger, as GetGrid
+ * reports it; the curve statistics are decimal text rounded to 8 decimals.
+ *
+ * @generated from message orderly_grid.v1.BacktestResult
+ */
+export type BacktestResult = Message<"orderly_grid.v1.BacktestResult"> & {
+  /**
+   * The Orderly symbol the ticker maps to.
+   *
+   * @generated from field: string symbol = 1;
+   */
+  symbol: string;
+
+  /**
+   * The config as laid out (current_price: the path's first price on the symbol's tick).
+   *
+   * @generated from field: orderly_grid.v1.GridConfig config = 2;
+   */
+  config?: GridConfig | undefined;
+
+  /**
+   * Price lines, ascending, rounded to the symbol's tick.
+   *
+   * @generated from field: repeated string lines = 3;
+   */
+  lines: string[];
+
+  /**
+   * As GetGrid's: valued at the path's last price (or the stop's price) and time.
+   *
+   * @generated from field: orderly_grid.v1.Pnl pnl = 4;
+   */
+  pnl?: Pnl | undefined;
+
+  /**
+   * The position at the end (signed base quantity, its average entry and the final price).
+   *
+   * @generated from field: orderly_grid.v1.Position position = 5;
+   */
+  position?: Position | undefined;
+
+  /**
+   * RUNNING, WAITING_TRIGGER (the trigger was never crossed) or STOPPED (a stop-loss or
+   * take-profit ended it: the figures are final at the stop).
+   *
+   * @generated from field: orderly_grid.v1.GridStatus status = 6;
+   */
+  status: GridStatus;
+
+  /**
+   * @generated from field: orderly_grid.v1.StopReason stop_reason = 7;
+   */
+  stopReason: StopReason;
+
+  /**
+   * @generated from field: int64 start_ms = 8;
+   */
+  startMs: bigint;
+
+  /**
+   * @generated from field: int64 end_ms = 9;
+   */
+  endMs: bigint;
+
+  /**
+   * The largest fall of the equity from its running peak, in the quote currency and as a fraction
+   * of that peak.
+   *
+   * @generated from field: string max_drawdown = 10;
+   */
+  maxDrawdown: string;
+
+  /**
+   * @generated from field: string max_drawdown_fraction = 11;
+   */
+  maxDrawdownFraction: string;
+
+  /**
+   * Annualised, from daily returns of the equity curve (or the returns between points when the
+   * path spans less than two days); 0 when undefined.
+   *
+   * @generated from field: string sharpe = 12;
+   */
+  sharpe: string;
+
+  /**
+   * @generated from field: string sortino = 13;
+   */
+  sortino: string;
+
+  /**
+   * Fraction of the path's duration the price was within [lower_bound, upper_bound].
+   *
+   * @generated from field: string in_range_fraction = 14;
+   */
+  inRangeFraction: string;
+
+  /**
+   * @generated from field: string fills_per_day = 15;
+   */
+  fillsPerDay: string;
+
+  /**
+   * @generated from field: int64 fill_count = 16;
+   */
+  fillCount: bigint;
+
+  /**
+   * The fills, oldest first: at most the first 20,000 (so a result stays well inside gRPC's default
+   * 4 MiB message limit); fill_count counts them all. Empty when omit_fills.
+   *
+   * @generated from field: repeated orderly_grid.v1.BacktestFill fills = 17;
+   */
+  fills: BacktestFill[];
+
+  /**
+   * @generated from field: repeated orderly_grid.v1.BacktestOrder open_orders = 18;
+   */
+  openOrders: BacktestOrder[];
+
+  /**
+   * Downsampled to the requested resolution; the first and last points are always kept.
+   *
+   * @generated from field: repeated orderly_grid.v1.BacktestEquityPoint equity_curve = 19;
+   */
+  equityCurve: BacktestEquityPoint[];
+
+  /**
+   * The fill model's assumptions, one statement each: what the result means and what it ignores.
+   *
+   * @generated from field: repeated string fill_model = 20;
+   */
+  fillModel: string[];
+
+  /**
+   * Points in the path, and points the engine was stepped at (the others provably change nothing).
+   *
+   * @generated from field: int64 points = 21;
+   */
+  points: bigint;
+
+  /**
+   * @generated from field: int64 steps = 22;
+   */
+  steps: bigint;
+
+  /**
+   * Orders the venue model refused (outside its price window), post-only orders it cancelled.
+   *
+   * @generated from field: int64 rejected_orders = 23;
+   */
+  rejectedOrders: bigint;
+
+  /**
+   * @generated from field: int64 post_only_cancels = 24;
+   */
+  postOnlyCancels: bigint;
+};
+
+/**
+ * Describes the message orderly_grid.v1.BacktestResult.
+ * Use `create(BacktestResultSchema)` to create a new message.
+ */
+export const BacktestResultSchema: GenMessage<BacktestResult> = /*@__PURE__*/
+  messageDesc(file_orderly_grid_v1_grid_service, 31);
+
+/**
+ * How a bar (timestamp,open,high,low,close) becomes a path of four prices.
+ *
+ * @generated from enum orderly_grid.v1.BarOrder
+ */
+export enum BarOrder {
+  /**
+   * NEAREST.
+   *
+   * @generated from enum value: BAR_ORDER_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * open -> the extreme nearer the open -> the other extreme -> close (a tie: low first).
+   *
+   * @generated from enum value: BAR_ORDER_NEAREST = 1;
+   */
+  NEAREST = 1,
+
+  /**
+   * open -> high -> low -> close for LONG and BOTH grids, open -> low -> high -> close for SHORT
+   * ones: each bar ends on the leg that builds the grid's inventory.
+   *
+   * @generated from enum value: BAR_ORDER_PESSIMISTIC = 2;
+   */
+  PESSIMISTIC = 2,
+}
+
+/**
+ * Describes the enum orderly_grid.v1.BarOrder.
+ */
+export const BarOrderSchema: GenEnum<BarOrder> = /*@__PURE__*/
+  enumDesc(file_orderly_grid_v1_grid_service, 0);
+
+/**
  * Runs grid-trading sessions on Orderly perpetual futures for wallet users.
  *
  * The google.api.http rules are the REST contract: the REST shim serves exactly these routes (read
@@ -1126,6 +1574,23 @@ export const GridService: GenService<{
     methodKind: "unary";
     input: typeof RevokeSessionKeyRequestSchema;
     output: typeof RevokeSessionKeyResponseSchema;
+  },
+  /**
+   * Backtests a grid on a price path sent inline (prices_csv) with the same engine the live service
+   * runs: what StartGrid with this config would have done. Needs no signature; limited per client
+   * address like PreviewGrid, and the server runs a bounded number of backtests at once
+   * (RESOURCE_EXHAUSTED, RATE_LIMIT_EXCEEDED past either). The symbol's rules come from the venue.
+   * Streams BacktestGridResponse messages: progress (at least one), then exactly one result, then
+   * the stream ends. INVALID_ARGUMENT naming the field for a bad config or CSV (prices_csv: the
+   * message names the line and field). REST: newline-delimited JSON, one BacktestGridResponse per
+   * line ({"progress": {...}} ... {"result": {...}}).
+   *
+   * @generated from rpc orderly_grid.v1.GridService.BacktestGrid
+   */
+  backtestGrid: {
+    methodKind: "server_streaming";
+    input: typeof BacktestGridRequestSchema;
+    output: typeof BacktestGridResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_orderly_grid_v1_grid_service, 0);
