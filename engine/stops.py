@@ -3,6 +3,7 @@
 - Trigger: a session with `trigger_price` starts PENDING_TRIGGER and places its ladder when the mark
   crosses the trigger, moving from the side of `current_price` (trigger above current: mark >= trigger;
   below: mark <= trigger). The ladder's sides were decided at the trigger price (GridConfig.anchor_price).
+- Trailing grids shift on the mark (engine.trailing), after the stops and the trigger are checked.
 - Parked cells (their post-only order was cancelled unfilled: it would have taken) place their order
   again, under a new id, on the first mark at which it rests.
 - Stop-loss / take-profit: LONG and BOTH stop-loss when mark <= stop_loss_price and take-profit when
@@ -25,6 +26,7 @@ from engine.commands import CancelOrder, ClosePosition, Command, PlaceOrder, Ses
 from engine.events import MarkPriceUpdated, StopRequested
 from engine.order_ids import close_order_id
 from engine.state import SessionState, SessionStatus
+from engine.trailing import apply_trailing, trails
 from engine.types import Direction, Side, StopReason
 
 _NO_COMMANDS: tuple[Command, ...] = ()
@@ -106,9 +108,13 @@ def apply_mark(state: SessionState, event: MarkPriceUpdated) -> tuple[SessionSta
     if state.status is SessionStatus.PENDING_TRIGGER and trigger_crossed(state, event.price):
         running, orders = place_ladder(state._replace(status=SessionStatus.RUNNING))
         return running, tuple(orders)
+    shifted = _NO_COMMANDS
+    if state.status is SessionStatus.RUNNING and trails(state.config):
+        state, shifted = apply_trailing(state, event.price, event.timestamp_ms)
     if state.parked_cells and state.status is SessionStatus.RUNNING:
-        return unpark(state, event.price)
-    return state, _NO_COMMANDS
+        state, unparked = unpark(state, event.price)
+        return state, shifted + unparked
+    return state, shifted
 
 
 def unpark(state: SessionState, mark: Decimal) -> tuple[SessionState, tuple[Command, ...]]:
