@@ -45,6 +45,7 @@ class GridPlan(NamedTuple):
     # `retired_above` at the top. They never place an entry again (quantity 0).
     retired_below: int = 0
     retired_above: int = 0
+    shifts: int = 0  # how many times the grid has shifted, up and down
 
     def number(self, position: int) -> int:
         return self.numbers[position] if self.numbers else position

@@ -74,6 +74,7 @@ class _Grid:
     parked: set[int]
     ledger: Ledger
     close_sequence: int
+    shifts: int = 0  # made by this mark
 
     @classmethod
     def of(cls, state: SessionState) -> _Grid:
@@ -105,6 +106,7 @@ class _Grid:
             self.next_number,
             self.below,
             self.above,
+            base.shifts + self.shifts,
         )
 
     def result(self) -> SessionState:
@@ -231,6 +233,7 @@ class _Grid:
         low, high = self.lines[self.below], self.lines[self.top_line]
         direction = ShiftDirection.UP if up else ShiftDirection.DOWN
         commands.append(GridShifted(direction, self.numbers[dropped], added, low, high, mark, timestamp_ms))
+        self.shifts += 1
         return added
 
     def _retire(self, position: int, timestamp_ms: int, commands: list[Command]) -> None:
@@ -331,3 +334,12 @@ def _place_added(
         else:
             parked.add(position)
     return state._replace(cells=tuple(cells), parked_cells=frozenset(parked)), tuple(commands)
+
+
+def shift_targets(state: SessionState) -> tuple[Decimal | None, Decimal | None]:
+    """The marks at which the grid would shift next, (up, down) (None: it would not), for a caller
+    that only steps the engine at prices that can change something (the backtester's pre-scan)."""
+    if state.status is SessionStatus.STOPPED or not trails(state.config):
+        return None, None
+    grid = _Grid.of(state)
+    return grid.target(True), grid.target(False)

@@ -26,6 +26,7 @@ from engine import (
     ClosePosition,
     Command,
     Event,
+    GridShifted,
     MarkPriceUpdated,
     OrderAccepted,
     OrderFilled,
@@ -432,16 +433,14 @@ class Session:
         """Drop placements a later event of the same round superseded: when a cell's order and its
         successor's fill are both in one batch (catch-up after a restart), the engine already moved
         the cell past the first order, which must not reach the venue."""
-        cells = self.state.cells
+        # By id, not by cell_index: a trailing grid's cell numbers are not positions in `cells`.
+        current = {cell.client_order_id for cell in self.state.cells}
         return [
             command
             for command in commands
             if not isinstance(command, PlaceOrder)
             or command.cell_index is None
-            or (
-                command.cell_index < len(cells)
-                and cells[command.cell_index].client_order_id == command.client_order_id
-            )
+            or command.client_order_id in current
         ]
 
     def _step_all(self, events: list[Event]) -> _Round:
@@ -500,10 +499,35 @@ class Session:
         elif isinstance(command, SessionStopped):
             log.info("session_stopping", reason=command.reason.value, detail=command.detail)
             self.stopping = True
+        elif isinstance(command, GridShifted):
+            self._shifted(command)
         else:
             if isinstance(command, ClosePosition):  # saved before it is sent: looked up after a crash
                 self.runtime = self.runtime.with_close_order(command.client_order_id)
             batch.venue.append(command)
+
+    def _shifted(self, shift: GridShifted) -> None:
+        """A trailing shift: in the log and, as its own point, in the history (persisted with the
+        round's state, before the shift's orders go out: see `_make_durable`)."""
+        log.info(
+            "grid_shifted",
+            direction=shift.direction.value,
+            dropped_cell=shift.dropped_cell,
+            added_cell=shift.added_cell,
+            lower=str(shift.lower_price),
+            upper=str(shift.upper_price),
+        )
+        point_id = f"s{shift.timestamp_ms}:{shift.dropped_cell}:{shift.added_cell}"
+        self._points.append(
+            equity_point(
+                self.session_id,
+                self.state,
+                EquityPointKind.SHIFT,
+                point_id,
+                shift.timestamp_ms,
+                shift.mark_price,
+            )
+        )
 
     async def _make_durable(self, batch: _Round) -> None:
         if batch.fills:

@@ -155,7 +155,7 @@ def test_a_shifted_state_survives_a_json_round_trip_and_a_format_1_state_loads()
         "trailing_down_limit",
     ):
         del legacy["config"][name]
-    for name in ("numbers", "next_number", "retired_below", "retired_above"):
+    for name in ("numbers", "next_number", "retired_below", "retired_above", "shifts"):
         del legacy["plan"][name]
     assert state_from_dict(legacy) == old
 
