@@ -74,3 +74,28 @@ async def test_a_trailing_limit_on_the_wrong_side_is_refused_naming_the_field(
         )
         assert code == grpc.StatusCode.INVALID_ARGUMENT
         assert [v.field for v in error.field_violations] == ["trailing_up_limit"]
+
+
+async def test_a_shifted_grid_resumes_after_a_restart_and_keeps_shifting_without_doubling(
+    sim: RunningSimulator, control: SimulatorControl, tmp_path: Path
+) -> None:
+    session_id = f"{USER}_BTCUSDT"
+    async with running_app(sim, tmp_path) as server:
+        prefix = prefix_of((await server.stub.StartGrid(start_request(trailing_up=True))).grid)
+        await control.set_price(SYMBOL, "46000")
+        await wait_for_order(sim, "BUY", "45000", "the new top cell's buy at 45000", prefix=prefix)
+
+    # Down: the price rises one more step; nobody shifts the grid while the server is away.
+    await control.set_price(SYMBOL, "47000")
+    async with running_app(sim, tmp_path) as server:
+        await wait_for_order(sim, "BUY", "46000", "the shift made after the restart", prefix=prefix)
+
+        async def settled() -> bool:
+            grid = await server.get(session_id)
+            prices = sorted(o.price for o in venue_orders(sim, prefix))
+            return grid.shift_count == 2 and len(prices) == 5 and prices[0] > Decimal(41000)
+
+        await wait_until(settled, "two shifts, one order per cell, the dropped cells' buys cancelled")
+        history = await control.history(sim.account.account_id, SYMBOL)
+        sent = Counter(s.client_order_id for s in history.submissions if s.client_order_id.startswith(prefix))
+        assert max(sent.values()) == 1, "a client_order_id was sent twice"
