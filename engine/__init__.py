@@ -10,7 +10,8 @@ No I/O, no asyncio, no clock, no randomness: `step(state, event) -> (state, comm
 What the shell does with the commands: PlaceOrder / CancelOrder / ClosePosition go to the venue (a
 CancelOrder may lack an order_id: cancel by client_order_id); QueryOrder asks the venue for an order's
 status and trades and feeds them back as events; RecordFill / RecordRoundTrip are appended to the
-ledgers and published; SessionStopped records the reason; ReportAnomaly is logged for operators.
+ledgers and published; SessionStopped records the reason; GridShifted (a trailing grid moved one cell,
+engine/trailing.py) goes into the history; ReportAnomaly is logged for operators.
 Anomaly kinds: unknown_order_fill, late_fill, illegal_fill, invalid_fill, fill_gap, filled_short,
 overfill, order_rejected, duplicate_client_order_id, illegal_transition, unknown_order_accepted,
 unknown_order_rejected, unknown_order_cancelled, position_mismatch, unknown_event.
@@ -24,6 +25,7 @@ from engine.commands import (
     CancelOrder,
     ClosePosition,
     Command,
+    GridShifted,
     OrderType,
     PlaceOrder,
     QueryOrder,
@@ -31,6 +33,7 @@ from engine.commands import (
     RecordRoundTrip,
     ReportAnomaly,
     SessionStopped,
+    ShiftDirection,
 )
 from engine.config import GridConfig, GridConfigError, stops_from_bounds
 from engine.events import (
@@ -76,6 +79,7 @@ __all__ = [
     "GridConfigError",
     "GridPlan",
     "GridPreview",
+    "GridShifted",
     "GridType",
     "Ledger",
     "MarkPriceUpdated",
@@ -97,6 +101,7 @@ __all__ = [
     "SessionState",
     "SessionStatus",
     "SessionStopped",
+    "ShiftDirection",
     "Side",
     "StopReason",
     "StopRequested",

@@ -31,7 +31,9 @@ def wanted_order(plan: GridPlan, index: int, cell: CellState) -> tuple[Side, Dec
         return None
     if cell.holding > 0:
         return cell.entry_side.opposite, cell.holding
-    return cell.entry_side, plan.quantities[index]
+    quantity = plan.quantities[index]
+    # A cell a trailing shift retired (quantity 0) exits what it holds but never enters again.
+    return (cell.entry_side, quantity) if quantity > 0 else None
 
 
 def rests_at(side: Side, price: Decimal, mark: Decimal) -> bool:
@@ -47,7 +49,7 @@ def place(prefix: str, plan: GridPlan, index: int, cell: CellState) -> tuple[Cel
         return cell, None
     side, quantity = wanted
     cycle = cell.cycle + 1
-    client_order_id = cell_order_id(prefix, index, side, cycle)
+    client_order_id = cell_order_id(prefix, plan.number(index), side, cycle)
     price = plan.order_price(index, side)
     placed = cell._replace(
         side=side,
@@ -59,13 +61,16 @@ def place(prefix: str, plan: GridPlan, index: int, cell: CellState) -> tuple[Cel
         order_filled=ZERO,
         trade_ids=_EMPTY,
     )
-    return placed, PlaceOrder(client_order_id, side, GRID_ORDER_TYPE, quantity, price, False, index)
+    return placed, PlaceOrder(
+        client_order_id, side, GRID_ORDER_TYPE, quantity, price, False, plan.number(index)
+    )
 
 
 def settle_exit(
-    index: int, cell: CellState, ledger: Ledger, timestamp_ms: int
+    number: int, cell: CellState, ledger: Ledger, timestamp_ms: int
 ) -> tuple[CellState, Ledger, RecordRoundTrip | None]:
-    """Book what the exit leg has done as a round trip (all of the holding, or the exited part of it
+    """`number`: the cell's number (engine.plan.GridPlan.numbers), which the record carries.
+    Book what the exit leg has done as a round trip (all of the holding, or the exited part of it
     when the exit order ended early), leaving the rest held."""
     exited = cell.exit_filled
     if exited <= 0 or cell.entry_side is None:
@@ -78,7 +83,7 @@ def settle_exit(
     fees = entry_fees + cell.exit_fees
     profit = round_trip_profit(cell.entry_side, entry_value, cell.exit_value, fees)
     record = RecordRoundTrip(
-        index, exited, entry_value / exited, cell.exit_value / exited, fees, profit, timestamp_ms
+        number, exited, entry_value / exited, cell.exit_value / exited, fees, profit, timestamp_ms
     )
     remaining = max(cell.holding - exited, ZERO)
     settled = cell._replace(
@@ -107,7 +112,7 @@ def end_order(
     the next order when `place_next`. Appends the resulting commands to `commands`."""
     status = transition(cell.status, action)
     assert status is CellStatus.IDLE, (cell.status, action)
-    cell, ledger, record = settle_exit(index, cell, ledger, timestamp_ms)
+    cell, ledger, record = settle_exit(plan.number(index), cell, ledger, timestamp_ms)
     if record is not None:
         commands.append(record)
     wanted = wanted_order(plan, index, cell)

@@ -99,6 +99,25 @@ class SessionStopped:
     detail: str = ""
 
 
+class ShiftDirection(StrEnum):
+    UP = "UP"
+    DOWN = "DOWN"
+
+
+@dataclass(frozen=True, slots=True)
+class GridShifted:
+    """A trailing shift (engine.trailing): the grid moved one cell. `dropped_cell` / `added_cell` are
+    cell numbers (the numbers client_order_ids carry); the bounds are the grid's range after it."""
+
+    direction: ShiftDirection
+    dropped_cell: int
+    added_cell: int
+    lower_price: Decimal
+    upper_price: Decimal
+    mark_price: Decimal
+    timestamp_ms: int
+
+
 Command = (
     PlaceOrder
     | CancelOrder
@@ -108,4 +127,5 @@ Command = (
     | RecordRoundTrip
     | ReportAnomaly
     | SessionStopped
+    | GridShifted
 )

@@ -78,6 +78,14 @@ class GridConfig:
     close_position_on_stop: bool = False
     maker_fee_rate: Decimal = Decimal("0.0002")
     taker_fee_rate: Decimal = Decimal("0.0005")
+    # Trailing (engine.trailing): follow the price up / down one cell at a time, never beyond the
+    # limit (None: no limit); `trailing_close` closes (reduce-only) the inventory of a cell a shift
+    # drops instead of keeping its counter order.
+    trailing_up: bool = False
+    trailing_down: bool = False
+    trailing_up_limit: Decimal | None = None
+    trailing_down_limit: Decimal | None = None
+    trailing_close: bool = False
 
     @property
     def anchor_price(self) -> Decimal:
@@ -129,7 +137,14 @@ def decimal_digits_rule(value: Decimal) -> str | None:
 def _decimal_violations(config: GridConfig) -> list[tuple[str, str]]:
     violations: list[tuple[str, str]] = []
     money_fields = ("lower_price", "upper_price", "current_price", "total_margin")
-    optional_fields = ("grid_ratio", "trigger_price", "stop_loss_price", "take_profit_price")
+    optional_fields = (
+        "grid_ratio",
+        "trigger_price",
+        "stop_loss_price",
+        "take_profit_price",
+        "trailing_up_limit",
+        "trailing_down_limit",
+    )
     for name in money_fields + optional_fields + ("maker_fee_rate", "taker_fee_rate"):
         value = getattr(config, name)
         if value is None and name in optional_fields:
@@ -186,6 +201,30 @@ def config_violations(config: GridConfig) -> list[tuple[str, str]]:
             violations.append((name, f"must be a fraction in (-{MAX_FEE_RATE}, {MAX_FEE_RATE}), got {rate}"))
     if upper > lower:
         violations.extend(_price_level_violations(config))
+        violations.extend(_trailing_violations(config))
+    return violations
+
+
+def _trailing_violations(config: GridConfig) -> list[tuple[str, str]]:
+    violations: list[tuple[str, str]] = []
+    for name in ("trailing_up", "trailing_down", "trailing_close"):
+        if not isinstance(getattr(config, name), bool):
+            violations.append((name, "must be a boolean"))
+    up_limit, down_limit = config.trailing_up_limit, config.trailing_down_limit
+    if up_limit is not None:
+        if not config.trailing_up:
+            violations.append(("trailing_up_limit", "needs trailing_up"))
+        elif up_limit <= config.upper_price:
+            violations.append(
+                ("trailing_up_limit", f"must be above upper_price {config.upper_price}, got {up_limit}")
+            )
+    if down_limit is not None:
+        if not config.trailing_down:
+            violations.append(("trailing_down_limit", "needs trailing_down"))
+        elif not 0 < down_limit < config.lower_price:
+            violations.append(
+                ("trailing_down_limit", f"must be in (0, lower_price {config.lower_price}), got {down_limit}")
+            )
     return violations
 
 

@@ -84,7 +84,19 @@ def apply_fill(state: SessionState, fill: Fill) -> tuple[SessionState, tuple[Com
     if index == _CLOSE:
         return _apply_close_fill(state, fill)
     cells = state.cells
-    if index is None or index >= len(cells):
+    plan = state.plan
+    if index is None:
+        return state, (_anomaly("unknown_order_fill", fill),)
+    number = index
+    if plan.numbers:  # a grid that shifted: the id names the cell's number, not its position
+        position = plan.position(number)
+        if position is None:
+            if number < plan.next_number and parse_client_order_id(client_order_id) is not None:
+                # A cell a shift dropped and that is done: its trades are still the session's.
+                return _apply_orphan_fill(state, fill, number)
+            return state, (_anomaly("unknown_order_fill", fill),)
+        index = position
+    elif index >= len(cells):
         return state, (_anomaly("unknown_order_fill", fill),)
     cell = cells[index]
     key = (fill.order_id, fill.trade_id)
@@ -92,13 +104,13 @@ def apply_fill(state: SessionState, fill: Fill) -> tuple[SessionState, tuple[Com
         if client_order_id != cell.previous_client_order_id:
             if parse_client_order_id(client_order_id) is None:  # not an id this session ever made
                 return state, (_anomaly("unknown_order_fill", fill),)
-            return _apply_orphan_fill(state, fill, index)
+            return _apply_orphan_fill(state, fill, number)
         if key in cell.previous_trade_ids:
             return state, ()
         late = cell._replace(previous_trade_ids=cell.previous_trade_ids | {key})
         ledger = state.ledger.with_trade(fill.side, fill.price, fill.quantity, fill.fee)
         new_state = state._replace(cells=replace_cell(cells, index, late), ledger=ledger)
-        return new_state, (_record(fill, index), _anomaly("late_fill", fill))
+        return new_state, (_record(fill, number), _anomaly("late_fill", fill))
     if key in cell.trade_ids:
         return state, ()
     status = transition(cell.status, CellAction.FILL)
@@ -115,7 +127,7 @@ def apply_fill(state: SessionState, fill: Fill) -> tuple[SessionState, tuple[Com
         flipped, ledger, commands = complete_fast(state.prefix, state.plan, index, cell, fill, value, ledger)
         if flipped is not None:
             return _with(state, replace_cell(cells, index, flipped), ledger), commands
-    commands_list: list[Command] = [_record(fill, index)]
+    commands_list: list[Command] = [_record(fill, number)]
     if fill.cumulative_quantity > filled:
         note = f"cumulative {fill.cumulative_quantity} > applied {filled}"
         commands_list.append(_anomaly("fill_gap", fill, note))
@@ -184,13 +196,14 @@ def complete_fast(
     entry_side = cell.entry_side
     if entry_side is None:
         return None, ledger, ()
-    record = _record(fill, index)
+    number = plan.numbers[index] if plan.numbers else index
+    record = _record(fill, number)
     key_set = cell.trade_ids | {(fill.order_id, fill.trade_id)}
     cycle = cell.cycle + 1
     if cell.side is entry_side:
         holding = cell.holding + fill.quantity
         side = entry_side.opposite
-        new_id = cell_order_id(prefix, index, side, cycle)
+        new_id = cell_order_id(prefix, number, side, cycle)
         flipped = CellState._make(
             (
                 entry_side,
@@ -213,19 +226,19 @@ def complete_fast(
             )
         )
         price = plan.lines[index + 1] if side is Side.SELL else plan.lines[index]
-        order = PlaceOrder(new_id, side, GRID_ORDER_TYPE, holding, price, False, index)
+        order = PlaceOrder(new_id, side, GRID_ORDER_TYPE, holding, price, False, number)
         return flipped, ledger, (record, order)
     exited = cell.exit_filled + fill.quantity
-    if exited != cell.holding:
+    quantity = plan.quantities[index]
+    if exited != cell.holding or quantity <= 0:  # quantity 0: a retired cell, it enters no more
         return None, ledger, ()
     exit_value = cell.exit_value + value
     fees = cell.entry_fees + cell.exit_fees + fill.fee
     profit = round_trip_profit(entry_side, cell.entry_value, exit_value, fees)
     round_trip = RecordRoundTrip(
-        index, exited, cell.entry_value / exited, exit_value / exited, fees, profit, fill.timestamp_ms
+        number, exited, cell.entry_value / exited, exit_value / exited, fees, profit, fill.timestamp_ms
     )
-    quantity = plan.quantities[index]
-    new_id = cell_order_id(prefix, index, entry_side, cycle)
+    new_id = cell_order_id(prefix, number, entry_side, cycle)
     flipped = CellState(
         entry_side,
         entry_side,
@@ -246,7 +259,7 @@ def complete_fast(
         key_set,
     )
     price = plan.lines[index] if entry_side is Side.BUY else plan.lines[index + 1]
-    order = PlaceOrder(new_id, entry_side, GRID_ORDER_TYPE, quantity, price, False, index)
+    order = PlaceOrder(new_id, entry_side, GRID_ORDER_TYPE, quantity, price, False, number)
     ledger = Ledger(
         ledger.position,
         ledger.cost,

@@ -33,8 +33,8 @@ def _route(state: SessionState, client_order_id: str) -> tuple[int, CellState] |
     parsed = parse_client_order_id(client_order_id)
     if parsed is None or parsed.prefix != state.prefix or parsed.cell_index is None:
         return None
-    index = parsed.cell_index
-    if index >= len(state.cells) or state.cells[index].client_order_id != client_order_id:
+    index = state.plan.position(parsed.cell_index)
+    if index is None or state.cells[index].client_order_id != client_order_id:
         return None
     return index, state.cells[index]
 
@@ -44,8 +44,10 @@ def _stale_or_unknown(state: SessionState, client_order_id: str, event: str) -> 
     if parsed is not None and parsed.prefix == state.prefix:
         if parsed.cell_index is None:
             return _NO_COMMANDS  # the closing order's lifecycle needs nothing from the engine
-        index = parsed.cell_index
-        if index < len(state.cells) and state.cells[index].previous_client_order_id == client_order_id:
+        index = state.plan.position(parsed.cell_index)
+        if index is None and parsed.cell_index < state.plan.next_number:
+            return _NO_COMMANDS  # a cell a trailing shift dropped: its order's end needs nothing
+        if index is not None and state.cells[index].previous_client_order_id == client_order_id:
             return _NO_COMMANDS
     return (ReportAnomaly(f"unknown_order_{event}", f"client_order_id={client_order_id}"),)
 

@@ -34,6 +34,34 @@ class GridPlan(NamedTuple):
     entry_sides: tuple[Side | None, ...]  # per cell: BUY (a LONG cell), SELL (a SHORT cell), None (idle)
     quantities: tuple[Decimal, ...]  # per cell: base quantity of the entry order (0 for idle cells)
     margin_per_cell: Decimal
+    # Trailing (engine.trailing) moves the grid a cell at a time. A cell keeps the number its
+    # client_order_ids carry for its whole life, so once a grid has shifted, positions (indexes into
+    # lines, cells) and numbers differ: `numbers[position]` is the cell's number, and a new cell takes
+    # `next_number` (numbers are never reused, so no id can be made twice). Empty: number == position.
+    numbers: tuple[int, ...] = ()
+    next_number: int = 0
+    # Cells dropped by a shift that still work (a counter order for inventory they hold, a cancel in
+    # flight) stay at the edges of the tuples until they are done: `retired_below` cells at the bottom,
+    # `retired_above` at the top. They never place an entry again (quantity 0).
+    retired_below: int = 0
+    retired_above: int = 0
+    shifts: int = 0  # how many times the grid has shifted, up and down
+
+    def number(self, position: int) -> int:
+        return self.numbers[position] if self.numbers else position
+
+    def position(self, number: int) -> int | None:
+        """The position of the cell numbered `number`, or None when no cell of the plan has it."""
+        if not self.numbers:
+            return number if 0 <= number < len(self.entry_sides) else None
+        try:
+            return self.numbers.index(number)
+        except ValueError:
+            return None
+
+    def active_lines(self) -> tuple[Decimal, ...]:
+        """The lines of the grid's current range (without retired cells' lines)."""
+        return self.lines[self.retired_below : len(self.lines) - self.retired_above]
 
     def entry_price(self, cell_index: int) -> Decimal:
         side = self.entry_sides[cell_index]
@@ -130,6 +158,20 @@ def _market_violations(config: GridConfig, rules: MarketRules) -> list[tuple[str
         if config.upper_price > high:
             violations.append(("upper_price", f"must be <= {high.normalize():f}: {scope}"))
     return violations
+
+
+def cell_quantity(config: GridConfig, rules: MarketRules, active: int, entry: Decimal) -> Decimal | None:
+    """The entry quantity of one of `active` trading cells entering at `entry`, as `_quantities` sizes
+    it, or None when it is outside the symbol's limits (a trailing grid then stops following)."""
+    budget, unit = config.total_margin * config.leverage, active * entry * rules.base_tick
+    if entry <= 0 or budget / unit >= MAX_BASE_TICKS_PER_ORDER:
+        return None
+    quantity = (budget // unit) * rules.base_tick
+    if quantity <= 0 or quantity < rules.base_min or quantity * entry < rules.min_notional:
+        return None
+    if rules.base_max > 0 and quantity > rules.base_max:
+        return None
+    return quantity
 
 
 def _quantities(

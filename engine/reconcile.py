@@ -41,8 +41,8 @@ def reconcile(state: SessionState, snapshot: VenueSnapshot) -> tuple[SessionStat
         parsed = parse_client_order_id(order.client_order_id)
         if parsed is None or parsed.prefix != state.prefix:
             continue
-        index = parsed.cell_index
-        if index is not None and index < len(cells) and index not in kept:
+        index = None if parsed.cell_index is None else state.plan.position(parsed.cell_index)
+        if index is not None and index not in kept:
             cell = cells[index]
             if cell.is_live and cell.client_order_id == order.client_order_id:
                 kept.add(index)

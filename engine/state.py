@@ -17,7 +17,10 @@ from engine.market import MarketRules
 from engine.plan import GridPlan
 from engine.types import Direction, GridType, Side, StopReason
 
-STATE_FORMAT_VERSION = 1
+# 2: trailing (the config's trailing fields; the plan's cell numbers and retired cells). A state of
+# format 1 loads as a grid that never shifted.
+STATE_FORMAT_VERSION = 2
+_LOADABLE_VERSIONS = frozenset({1, STATE_FORMAT_VERSION})
 
 
 class SessionStatus(StrEnum):
@@ -77,6 +80,8 @@ _CONFIG_DECIMALS = (
     "maker_fee_rate",
     "taker_fee_rate",
 )
+_CONFIG_OPTIONAL_DECIMALS = ("trailing_up_limit", "trailing_down_limit")
+_CONFIG_FLAGS = ("trailing_up", "trailing_down", "trailing_close")
 _RULES_DECIMALS = (
     "quote_tick",
     "base_tick",
@@ -109,12 +114,14 @@ def _config_to_dict(config: GridConfig) -> dict[str, Any]:
         "leverage": config.leverage,
         "close_position_on_stop": config.close_position_on_stop,
     }
-    data.update({name: _dec(getattr(config, name)) for name in _CONFIG_DECIMALS})
+    data.update({name: _dec(getattr(config, name)) for name in _CONFIG_DECIMALS + _CONFIG_OPTIONAL_DECIMALS})
+    data.update({name: bool(getattr(config, name)) for name in _CONFIG_FLAGS})
     return data
 
 
 def _config_from_dict(data: dict[str, Any]) -> GridConfig:
     decimals = {name: _undec(data[name]) for name in _CONFIG_DECIMALS}
+    decimals |= {name: _undec(data.get(name)) for name in _CONFIG_OPTIONAL_DECIMALS}
     return GridConfig(
         session_key=data["session_key"],
         symbol=data["symbol"],
@@ -123,6 +130,9 @@ def _config_from_dict(data: dict[str, Any]) -> GridConfig:
         grid_levels=int(data["grid_levels"]),
         leverage=int(data["leverage"]),
         close_position_on_stop=bool(data["close_position_on_stop"]),
+        trailing_up=bool(data.get("trailing_up", False)),
+        trailing_down=bool(data.get("trailing_down", False)),
+        trailing_close=bool(data.get("trailing_close", False)),
         **decimals,  # type: ignore[arg-type]
     )
 
@@ -178,6 +188,11 @@ def state_to_dict(state: SessionState) -> dict[str, Any]:
             "entry_sides": [None if side is None else side.value for side in plan.entry_sides],
             "quantities": [str(quantity) for quantity in plan.quantities],
             "margin_per_cell": str(plan.margin_per_cell),
+            "numbers": list(plan.numbers),
+            "next_number": plan.next_number,
+            "retired_below": plan.retired_below,
+            "retired_above": plan.retired_above,
+            "shifts": plan.shifts,
         },
         "prefix": state.prefix,
         "status": state.status.value,
@@ -205,8 +220,8 @@ def state_to_dict(state: SessionState) -> dict[str, Any]:
 
 def state_from_dict(data: dict[str, Any]) -> SessionState:
     version = data.get("format_version")
-    if version != STATE_FORMAT_VERSION:
-        raise ValueError(f"format_version: expected {STATE_FORMAT_VERSION}, got {version!r}")
+    if version not in _LOADABLE_VERSIONS:
+        raise ValueError(f"format_version: expected one of {sorted(_LOADABLE_VERSIONS)}, got {version!r}")
     rules_data = data["rules"]
     plan_data, ledger_data = data["plan"], data["ledger"]
     return SessionState(
@@ -220,6 +235,11 @@ def state_from_dict(data: dict[str, Any]) -> SessionState:
             entry_sides=tuple(None if side is None else Side(side) for side in plan_data["entry_sides"]),
             quantities=tuple(Decimal(quantity) for quantity in plan_data["quantities"]),
             margin_per_cell=Decimal(plan_data["margin_per_cell"]),
+            numbers=tuple(int(number) for number in plan_data.get("numbers", [])),
+            next_number=int(plan_data.get("next_number", 0)),
+            retired_below=int(plan_data.get("retired_below", 0)),
+            retired_above=int(plan_data.get("retired_above", 0)),
+            shifts=int(plan_data.get("shifts", 0)),
         ),
         prefix=data["prefix"],
         status=SessionStatus(data["status"]),

@@ -3,6 +3,7 @@
 - Trigger: a session with `trigger_price` starts PENDING_TRIGGER and places its ladder when the mark
   crosses the trigger, moving from the side of `current_price` (trigger above current: mark >= trigger;
   below: mark <= trigger). The ladder's sides were decided at the trigger price (GridConfig.anchor_price).
+- Trailing grids shift on the mark (engine.trailing), after the stops and the trigger are checked.
 - Parked cells (their post-only order was cancelled unfilled: it would have taken) place their order
   again, under a new id, on the first mark at which it rests.
 - Stop-loss / take-profit: LONG and BOTH stop-loss when mark <= stop_loss_price and take-profit when
@@ -25,6 +26,7 @@ from engine.commands import CancelOrder, ClosePosition, Command, PlaceOrder, Ses
 from engine.events import MarkPriceUpdated, StopRequested
 from engine.order_ids import close_order_id
 from engine.state import SessionState, SessionStatus
+from engine.trailing import apply_trailing, shift_targets, trails, trimmable
 from engine.types import Direction, Side, StopReason
 
 _NO_COMMANDS: tuple[Command, ...] = ()
@@ -98,15 +100,20 @@ def trigger_crossed(state: SessionState, mark: Decimal) -> bool:
 
 def mark_matters(state: SessionState, mark: Decimal) -> bool:
     """Whether `apply_mark` would change anything at this mark: a stop or take-profit crossed, a
-    trigger crossed, or parked cells that may rest now. Every other mark only values the session,
-    so the shell need not wake the session for it (it keeps the mark for valuations itself)."""
+    trigger crossed, a trailing grid's next shift line reached (or retired cells to trim), or parked
+    cells that may rest now. Every other mark only values the session, so the shell need not wake
+    the session for it (it keeps the mark for valuations itself)."""
     if state.status is SessionStatus.STOPPED:
         return False
     if _stop_hit(state, mark) is not None:
         return True
     if state.status is SessionStatus.PENDING_TRIGGER:
         return trigger_crossed(state, mark)
-    return bool(state.parked_cells) and state.status is SessionStatus.RUNNING
+    if trails(state.config):  # RUNNING from here
+        up, down = shift_targets(state)
+        if (up is not None and mark >= up) or (down is not None and mark <= down) or trimmable(state):
+            return True
+    return bool(state.parked_cells)
 
 
 def apply_mark(state: SessionState, event: MarkPriceUpdated) -> tuple[SessionState, tuple[Command, ...]]:
@@ -119,9 +126,13 @@ def apply_mark(state: SessionState, event: MarkPriceUpdated) -> tuple[SessionSta
     if state.status is SessionStatus.PENDING_TRIGGER and trigger_crossed(state, event.price):
         running, orders = place_ladder(state._replace(status=SessionStatus.RUNNING))
         return running, tuple(orders)
+    shifted = _NO_COMMANDS
+    if state.status is SessionStatus.RUNNING and trails(state.config):
+        state, shifted = apply_trailing(state, event.price, event.timestamp_ms)
     if state.parked_cells and state.status is SessionStatus.RUNNING:
-        return unpark(state, event.price)
-    return state, _NO_COMMANDS
+        state, unparked = unpark(state, event.price)
+        return state, shifted + unparked
+    return state, shifted
 
 
 def unpark(state: SessionState, mark: Decimal) -> tuple[SessionState, tuple[Command, ...]]:

@@ -56,6 +56,11 @@ def config_input(message: grid_pb2.GridConfig | grid_service_pb2.StartGridReques
         take_profit_price=message.take_profit_price,
         close_position_on_stop=message.close_position_on_stop,
         price_tolerance=message.price_tolerance,
+        trailing_up=message.trailing_up,
+        trailing_down=message.trailing_down,
+        trailing_up_limit=message.trailing_up_limit,
+        trailing_down_limit=message.trailing_down_limit,
+        trailing_close=message.trailing_close,
     )
 
 
@@ -78,6 +83,11 @@ def grid_config(config: dict[str, Any]) -> grid_pb2.GridConfig:
         take_profit_price=str(config.get("take_profit_price", "")),
         close_position_on_stop=bool(config.get("close_position_on_stop", False)),
         price_tolerance=str(config.get("price_tolerance", "")),
+        trailing_up=bool(config.get("trailing_up", False)),
+        trailing_down=bool(config.get("trailing_down", False)),
+        trailing_up_limit=str(config.get("trailing_up_limit", "")),
+        trailing_down_limit=str(config.get("trailing_down_limit", "")),
+        trailing_close=bool(config.get("trailing_close", False)),
     )
     direction = str(config.get("direction", ""))
     if direction:
@@ -127,6 +137,7 @@ def grid(view: GridView) -> grid_pb2.Grid:
         for order in view.open_orders
     ]
     runtime_detail = str(record.engine_state.get("runtime", {}).get("stop_detail", ""))
+    active = state.plan.active_lines()
     return grid_pb2.Grid(
         session_id=record.session_id,
         user_id=record.user_id,
@@ -148,6 +159,9 @@ def grid(view: GridView) -> grid_pb2.Grid:
         stop_detail=runtime_detail or state.stop_detail,
         run_id=view.run_id,
         venue=view.venue,
+        shift_count=state.plan.shifts,
+        active_lower_bound=str(active[0]),
+        active_upper_bound=str(active[-1]),
     )
 
 

@@ -36,6 +36,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stop-loss", default="", help="stop-loss price")
     parser.add_argument("--take-profit", default="", help="take-profit price")
     parser.add_argument("--close-on-stop", action="store_true", help="close the position when stopping")
+    parser.add_argument("--trailing-up", action="store_true", help="follow the price up, a cell at a time")
+    parser.add_argument("--trailing-down", action="store_true", help="follow the price down")
+    parser.add_argument("--trailing-up-limit", default="", help="never shift the top line above this")
+    parser.add_argument("--trailing-down-limit", default="", help="never shift the bottom line below this")
+    parser.add_argument("--trailing-close", action="store_true", help="close a dropped cell's inventory")
     parser.add_argument("--maker-fee", default="0.0002", help="maker fee rate")
     parser.add_argument("--taker-fee", default="0.0005", help="taker fee rate")
     parser.add_argument("--funding-rate", default="0", help="funding rate per 8 h period (longs pay > 0)")
@@ -89,6 +94,11 @@ def run(args: argparse.Namespace) -> int:
             stop_loss_price=args.stop_loss,
             take_profit_price=args.take_profit,
             close_position_on_stop=args.close_on_stop,
+            trailing_up=args.trailing_up,
+            trailing_down=args.trailing_down,
+            trailing_up_limit=args.trailing_up_limit,
+            trailing_down_limit=args.trailing_down_limit,
+            trailing_close=args.trailing_close,
         )
         order = BarOrder(args.bar_order)
         mark = round_to_tick(series.price(0), rules.quote_tick)

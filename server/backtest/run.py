@@ -37,10 +37,12 @@ from engine import (
     step,
 )
 from engine.lines import round_to_tick
+from engine.trailing import shift_targets, trails
 from server.backtest.metrics import curve_stats, downsample, drawdowns_of, equity_at_points
 from server.backtest.prices import BarOrder, Int64Array, PriceSeries, bar_path, decimals_needed, scaled
 from server.backtest.result import FILL_MODEL, BacktestFill, BacktestResult, bar_model
 from server.backtest.scan import candidate_points, period_starts
+from server.backtest.trailing_scan import trailing_points
 from server.backtest.venue import BacktestVenue
 
 FUNDING_PERIOD_MS = 8 * 3_600_000
@@ -73,7 +75,7 @@ def config_at_start(config: GridConfig, series: PriceSeries, rules: MarketRules)
 
 def _levels(state: SessionState) -> list[Decimal]:
     config = state.config
-    extra = (config.stop_loss_price, config.take_profit_price, config.trigger_price)
+    extra = (config.stop_loss_price, config.take_profit_price, config.trigger_price, *shift_targets(state))
     return list(state.plan.lines) + [value for value in extra if value is not None]
 
 
@@ -130,7 +132,9 @@ def run_backtest(
     options = options or BacktestOptions()
     state, commands = start(config, rules)
     levels = _levels(state)
-    scale = max([path.scale] + [decimals_needed(level) for level in levels])
+    # A trailing grid's later lines are on the quote tick too, whatever the first ones needed.
+    tick = [decimals_needed(rules.quote_tick)] if trails(config) else []
+    scale = max([path.scale, *tick] + [decimals_needed(level) for level in levels])
     path = path.scaled_to(scale)
     level_units = np.array(sorted({scaled(level, scale) for level in levels}), dtype=np.int64)
     funding = options.funding_rate != 0
@@ -151,7 +155,15 @@ def run_backtest(
     ledger = run.state.ledger
     end = len(path) - 1
     stop_price: Decimal | None = None
-    for count, index in enumerate(points.tolist()):
+    stepped: list[int] = []
+    if options.prescan and trails(config):  # the levels move with the grid: scanned as it goes
+        period = options.funding_period_ms if funding else None
+        steps = trailing_points(
+            path.prices, path.timestamps_ms, scale, period, lambda: run.state, _levels, stepped
+        )
+    else:
+        steps = iter(points.tolist())
+    for count, index in enumerate(steps):
         units, timestamp_ms = int(prices[index]), int(stamps[index])
         price = Decimal(units).scaleb(-scale)
         events: list[Event] = []
@@ -175,6 +187,8 @@ def run_backtest(
             break
     if progress is not None:
         progress(len(path), len(path))
+    if stepped:
+        points = np.array(stepped, dtype=np.int64)
     return _result(
         run, path, end, stop_price, options, points, record_points, positions, costs, funding_totals
     )

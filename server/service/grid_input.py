@@ -40,6 +40,11 @@ class GridConfigInput:
     take_profit_price: str = ""
     close_position_on_stop: bool = False
     price_tolerance: str = ""  # "" = the server's default (server.service.price_guard)
+    trailing_up: bool = False
+    trailing_down: bool = False
+    trailing_up_limit: str = ""
+    trailing_down_limit: str = ""
+    trailing_close: bool = False
 
 
 _DECIMAL_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", re.ASCII)
@@ -101,7 +106,15 @@ def to_engine_config(
     }
     optional = {
         name: _decimal(name, getattr(source, name), violations, required=False)
-        for name in ("current_price", "grid_ratio", "trigger_price", "stop_loss_price", "take_profit_price")
+        for name in (
+            "current_price",
+            "grid_ratio",
+            "trigger_price",
+            "stop_loss_price",
+            "take_profit_price",
+            "trailing_up_limit",
+            "trailing_down_limit",
+        )
     }
     if violations:
         named = {v.field for v in violations}
@@ -125,6 +138,11 @@ def to_engine_config(
         stop_loss_price=optional["stop_loss_price"],
         take_profit_price=optional["take_profit_price"],
         close_position_on_stop=source.close_position_on_stop,
+        trailing_up=source.trailing_up,
+        trailing_down=source.trailing_down,
+        trailing_up_limit=optional["trailing_up_limit"],
+        trailing_down_limit=optional["trailing_down_limit"],
+        trailing_close=source.trailing_close,
     )
     own = config_violations(config)
     if own:
@@ -215,4 +233,9 @@ def input_to_dict(source: GridConfigInput) -> dict[str, object]:
         "take_profit_price": source.take_profit_price,
         "close_position_on_stop": source.close_position_on_stop,
         "price_tolerance": source.price_tolerance,
+        "trailing_up": source.trailing_up,
+        "trailing_down": source.trailing_down,
+        "trailing_up_limit": source.trailing_up_limit,
+        "trailing_down_limit": source.trailing_down_limit,
+        "trailing_close": source.trailing_close,
     }

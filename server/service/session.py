@@ -26,6 +26,7 @@ from engine import (
     ClosePosition,
     Command,
     Event,
+    GridShifted,
     MarkPriceUpdated,
     OrderAccepted,
     OrderFilled,
@@ -451,18 +452,16 @@ class Session:
         state write) derive placements again that an earlier process -- or this one -- may have
         sent. Their cells stay PLACING, and the reconciliation resolves them from the venue (adopted
         if it has them, looked up otherwise; one it never saw is re-placed under a new id)."""
-        cells = self.state.cells
-        wanted: list[VenueCommand] = []
-        for command in commands:
-            if isinstance(command, PlaceOrder) and command.cell_index is not None:
-                current = (
-                    command.cell_index < len(cells)
-                    and cells[command.cell_index].client_order_id == command.client_order_id
-                )
-                if not current or replayed or self._executor.was_sent(command.client_order_id):
-                    continue
-            wanted.append(command)
-        return wanted
+        # By id, not by cell_index: a trailing grid's cell numbers are not positions in `cells`.
+        current = {cell.client_order_id for cell in self.state.cells}
+
+        def unwanted(command: VenueCommand) -> bool:
+            if not isinstance(command, PlaceOrder) or command.cell_index is None:
+                return False
+            order_id = command.client_order_id
+            return order_id not in current or replayed or self._executor.was_sent(order_id)
+
+        return [command for command in commands if not unwanted(command)]
 
     def _counter_first(self, batch: _Round, events: list[Event], commands: list[VenueCommand]) -> bool:
         """The hot path: a round of fills (with the mark pushes and acknowledgements that came with
@@ -535,10 +534,35 @@ class Session:
         elif isinstance(command, SessionStopped):
             log.info("session_stopping", reason=command.reason.value, detail=command.detail)
             self.stopping = True
+        elif isinstance(command, GridShifted):
+            self._shifted(command)
         else:
             if isinstance(command, ClosePosition):  # saved before it is sent: looked up after a crash
                 self.runtime = self.runtime.with_close_order(command.client_order_id)
             batch.venue.append(command)
+
+    def _shifted(self, shift: GridShifted) -> None:
+        """A trailing shift: in the log and, as its own point, in the history (persisted with the
+        round's state, before the shift's orders go out: see `_make_durable`)."""
+        log.info(
+            "grid_shifted",
+            direction=shift.direction.value,
+            dropped_cell=shift.dropped_cell,
+            added_cell=shift.added_cell,
+            lower=str(shift.lower_price),
+            upper=str(shift.upper_price),
+        )
+        point_id = f"s{shift.timestamp_ms}:{shift.dropped_cell}:{shift.added_cell}"
+        self._points.append(
+            equity_point(
+                self.session_id,
+                self.state,
+                EquityPointKind.SHIFT,
+                point_id,
+                shift.timestamp_ms,
+                shift.mark_price,
+            )
+        )
 
     async def _make_durable(self, batch: _Round) -> None:
         await self._append_fills(batch)

@@ -33,6 +33,7 @@ class EquityPointKind(StrEnum):
     FILL = "FILL"
     PERIODIC = "PERIODIC"
     STOP = "STOP"
+    SHIFT = "SHIFT"  # a trailing grid shifted one cell
 
 
 @dataclass(frozen=True, slots=True)

@@ -203,3 +203,27 @@ async def test_stop_help_names_the_default_and_summaries_count_in_the_singular(
     status = await gridctl(service.target, "preview", *GRID_FLAGS, wallet_key=None)
     assert "venue              simulator (SIMULATED" in status.stdout
     assert "quantity per cell" not in status.stdout
+
+
+async def test_start_takes_the_trailing_flags(service: LoopbackService) -> None:
+    flags = ("--trailing-up", "--trailing-up-limit", "47000", "--trailing-close")
+    started = await gridctl(service.target, "--json", "start", *GRID_FLAGS, *flags, wallet_key=WALLET_KEY)
+    assert started.returncode == 0, started.stderr
+    config = started.json()["config"]
+    assert (config["trailing_up"], config["trailing_up_limit"], config["trailing_close"]) == (
+        True,
+        "47000",
+        True,
+    )
+    assert not config.get("trailing_down", False)
+    refused = await gridctl(
+        service.target,
+        "--json",
+        "start",
+        *GRID_FLAGS,
+        "--trailing-down-limit",
+        "39000",
+        wallet_key=WALLET_KEY,
+    )
+    assert refused.returncode == 1
+    assert "trailing_down_limit" in refused.stderr

@@ -102,3 +102,23 @@ async def test_second_start_on_the_same_symbol_is_a_duplicate(client: GridClient
     with pytest.raises(DuplicateGridSession) as raised:
         await client.start_grid(BTC)
     assert raised.value.code == grpc.StatusCode.ALREADY_EXISTS
+
+
+async def test_a_trailing_grid_starts_through_the_sdk_and_echoes_its_settings(client: GridClient) -> None:
+    params = GridParams(
+        ticker="BTCUSDT",
+        lower_bound="40000",
+        upper_bound="45000",
+        grid_levels=6,
+        total_margin=Decimal("1000"),
+        trailing_up=True,
+        trailing_down=True,
+        trailing_up_limit="50000",
+        trailing_down_limit=Decimal("35000"),
+    )
+    started = await client.start_grid(params)
+    assert (started.config.trailing_up, started.config.trailing_down) == (True, True)
+    assert (started.config.trailing_up_limit, started.config.trailing_down_limit) == ("50000", "35000")
+    assert started.shift_count == 0
+    assert (Decimal(started.active_lower_bound), Decimal(started.active_upper_bound)) == (40000, 45000)
+    await client.stop_grid(started.session_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections import Counter
 from collections.abc import Callable
@@ -242,13 +243,18 @@ def test_any_reachable_state_survives_a_json_round_trip(
     assert state_from_dict(json.loads(json.dumps(state_to_dict(state)))) == state
 
 
-@given(scenario=scenarios(), mark=st.integers(min_value=38_000, max_value=72_000))
+@given(
+    scenario=scenarios(),
+    mark=st.integers(min_value=38_000, max_value=72_000),
+    trailing=st.sampled_from([(False, False), (True, False), (False, True), (True, True)]),
+)
 def test_a_mark_that_does_not_matter_changes_nothing_anywhere_on_the_path(
-    scenario: tuple[GridConfig, list[Decimal], int], mark: int
+    scenario: tuple[GridConfig, list[Decimal], int], mark: int, trailing: tuple[bool, bool]
 ) -> None:
     """The router wakes a session with a mark only when engine.stops.mark_matters says so: at
     every reachable state, any other mark must leave the state as it is and command nothing."""
     config, path, parts = scenario
+    config = dataclasses.replace(config, trailing_up=trailing[0], trailing_down=trailing[1])
 
     def check(previous: SessionState, event: Event, venue: Venue) -> None:
         del event, venue

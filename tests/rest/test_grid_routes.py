@@ -214,3 +214,12 @@ async def test_register_account_never_echoes_the_secret(stack: Stack) -> None:
         text = await response.text()
     assert "s3cr3t" not in text
     assert stack.backend.requests["RegisterAccount"].orderly_secret == "ed25519:s3cr3t"
+
+
+async def test_start_binds_the_trailing_settings(stack: Stack) -> None:
+    body = START_BODY | {"trailing_up": True, "trailing_up_limit": "80000", "trailing_close": True}
+    async with stack.http.post(stack.url("/api/grid/start"), json=body) as response:
+        assert response.status == 200
+    sent = stack.backend.requests["StartGrid"]
+    assert (sent.trailing_up, sent.trailing_up_limit, sent.trailing_close) == (True, "80000", True)
+    assert not sent.trailing_down

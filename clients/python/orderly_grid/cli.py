@@ -95,6 +95,13 @@ def _add_grid_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stop-loss", type=_decimal, help="stop when the mark falls to this")
     parser.add_argument("--take-profit", type=_decimal, help="stop when the mark rises to this")
     parser.add_argument("--close-on-stop", action="store_true", help="close the position on any stop")
+    parser.add_argument("--trailing-up", action="store_true", help="follow the price up, a cell at a time")
+    parser.add_argument("--trailing-down", action="store_true", help="follow the price down")
+    parser.add_argument("--trailing-up-limit", type=_decimal, help="never shift the top line above this")
+    parser.add_argument("--trailing-down-limit", type=_decimal, help="never shift the bottom line below this")
+    parser.add_argument(
+        "--trailing-close", action="store_true", help="close a dropped cell's inventory (reduce-only)"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -217,6 +224,11 @@ def grid_params(args: argparse.Namespace) -> GridParams:
         take_profit_price=args.take_profit,
         close_position_on_stop=args.close_on_stop,
         price_tolerance=args.price_tolerance,
+        trailing_up=args.trailing_up,
+        trailing_down=args.trailing_down,
+        trailing_up_limit=args.trailing_up_limit,
+        trailing_down_limit=args.trailing_down_limit,
+        trailing_close=args.trailing_close,
     )
 
 

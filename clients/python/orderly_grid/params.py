@@ -109,6 +109,13 @@ class GridParams:
     take_profit_price: DecimalLike | None = None
     close_position_on_stop: bool = False
     price_tolerance: DecimalLike | None = None
+    # Trailing: follow the price up / down one cell at a time (never beyond the limit, when given);
+    # `trailing_close` closes a dropped cell's inventory (reduce-only) instead of keeping its counter.
+    trailing_up: bool = False
+    trailing_down: bool = False
+    trailing_up_limit: DecimalLike | None = None
+    trailing_down_limit: DecimalLike | None = None
+    trailing_close: bool = False
 
     def to_config(self) -> grid_pb2.GridConfig:
         """The GridConfig message; ValueError naming the field for a value of the wrong kind (the
@@ -129,8 +136,13 @@ class GridParams:
             take_profit_price=decimal_text("take_profit_price", self.take_profit_price),
             close_position_on_stop=self.close_position_on_stop,
             price_tolerance=decimal_text("price_tolerance", self.price_tolerance),
+            trailing_up=self.trailing_up,
+            trailing_down=self.trailing_down,
+            trailing_up_limit=decimal_text("trailing_up_limit", self.trailing_up_limit),
+            trailing_down_limit=decimal_text("trailing_down_limit", self.trailing_down_limit),
+            trailing_close=self.trailing_close,
         )
 
     def to_start_request(self) -> grid_service_pb2.StartGridRequest:
-        """StartGridRequest (fields 1-14 and 16 are GridConfig's, same numbers), without `user_auth`."""
+        """StartGridRequest (fields 1-14 and 16-21 are GridConfig's, same numbers), without `user_auth`."""
         return grid_service_pb2.StartGridRequest.FromString(self.to_config().SerializeToString())

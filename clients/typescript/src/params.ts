@@ -44,6 +44,13 @@ export interface GridParams {
   takeProfitPrice?: DecimalLike;
   closePositionOnStop?: boolean;
   priceTolerance?: DecimalLike;
+  /** Follow the price up (down) one cell at a time; never beyond the limit, when given. */
+  trailingUp?: boolean;
+  trailingDown?: boolean;
+  trailingUpLimit?: DecimalLike;
+  trailingDownLimit?: DecimalLike;
+  /** Close a dropped cell's inventory (reduce-only) instead of keeping its counter order. */
+  trailingClose?: boolean;
 }
 
 const DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)$/;
@@ -102,6 +109,11 @@ export function toGridConfig(p: GridParams): GridConfig {
     takeProfitPrice: decimalText("takeProfitPrice", p.takeProfitPrice),
     closePositionOnStop: p.closePositionOnStop ?? false,
     priceTolerance: decimalText("priceTolerance", p.priceTolerance),
+    trailingUp: p.trailingUp ?? false,
+    trailingDown: p.trailingDown ?? false,
+    trailingUpLimit: decimalText("trailingUpLimit", p.trailingUpLimit),
+    trailingDownLimit: decimalText("trailingDownLimit", p.trailingDownLimit),
+    trailingClose: p.trailingClose ?? false,
   });
 }
 

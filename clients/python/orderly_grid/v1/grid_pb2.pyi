@@ -208,6 +208,8 @@ class _EquityPointKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Equit
     """The periodic valuation while running (at least one a minute)."""
     EQUITY_POINT_KIND_STOP: _EquityPointKind.ValueType  # 4
     """The session stopped: its final figures."""
+    EQUITY_POINT_KIND_SHIFT: _EquityPointKind.ValueType  # 5
+    """A trailing grid shifted one cell (its new range is in the Grid; the figures at the shift's mark)."""
 
 class EquityPointKind(_EquityPointKind, metaclass=_EquityPointKindEnumTypeWrapper):
     """What made the service record an equity point."""
@@ -221,6 +223,8 @@ EQUITY_POINT_KIND_PERIODIC: EquityPointKind.ValueType  # 3
 """The periodic valuation while running (at least one a minute)."""
 EQUITY_POINT_KIND_STOP: EquityPointKind.ValueType  # 4
 """The session stopped: its final figures."""
+EQUITY_POINT_KIND_SHIFT: EquityPointKind.ValueType  # 5
+"""A trailing grid shifted one cell (its new range is in the Grid; the figures at the shift's mark)."""
 Global___EquityPointKind: _TypeAlias = EquityPointKind  # noqa: Y015
 
 @_typing.final
@@ -246,6 +250,11 @@ class GridConfig(_message.Message):
     TAKE_PROFIT_PRICE_FIELD_NUMBER: _builtins.int
     CLOSE_POSITION_ON_STOP_FIELD_NUMBER: _builtins.int
     PRICE_TOLERANCE_FIELD_NUMBER: _builtins.int
+    TRAILING_UP_FIELD_NUMBER: _builtins.int
+    TRAILING_DOWN_FIELD_NUMBER: _builtins.int
+    TRAILING_UP_LIMIT_FIELD_NUMBER: _builtins.int
+    TRAILING_DOWN_LIMIT_FIELD_NUMBER: _builtins.int
+    TRAILING_CLOSE_FIELD_NUMBER: _builtins.int
     ticker: _builtins.str
     """`BTCUSDT` (mapped to PERP_BTC_USDC) or a native Orderly symbol such as `PERP_BTC_USDC`."""
     direction: Global___Direction.ValueType
@@ -292,6 +301,27 @@ class GridConfig(_message.Message):
     """How far current_price may be from the venue's mark, as a fraction (0.01 = 1 %); empty means the
     server's default (1 %), at most 0.05, with at most 12 digits after the point.
     """
+    trailing_up: _builtins.bool
+    """Trailing: when the mark moves one grid step above the top line, the grid shifts up one cell
+    (the lowest cell is dropped, its live entry order cancelled; a cell is added on top at the same
+    spacing, geometric grids keeping their ratio). See README "Trailing grids".
+    """
+    trailing_down: _builtins.bool
+    """Trailing down mirrors trailing_up: one step below the bottom line, the top cell is dropped and a
+    cell is added at the bottom.
+    """
+    trailing_up_limit: _builtins.str
+    """Optional: the grid never shifts its top line above this price; decimal or empty, > upper_bound,
+    at most 12 digits after the point. Needs trailing_up.
+    """
+    trailing_down_limit: _builtins.str
+    """Optional: the grid never shifts its bottom line below this price; decimal or empty, in
+    (0, lower_bound), at most 12 digits after the point. Needs trailing_down.
+    """
+    trailing_close: _builtins.bool
+    """Inventory held by a cell a shift drops is closed with a reduce-only market order (booked as
+    realized) instead of keeping its counter order.
+    """
     def __init__(
         self,
         *,
@@ -310,10 +340,15 @@ class GridConfig(_message.Message):
         take_profit_price: _builtins.str = ...,
         close_position_on_stop: _builtins.bool = ...,
         price_tolerance: _builtins.str = ...,
+        trailing_up: _builtins.bool = ...,
+        trailing_down: _builtins.bool = ...,
+        trailing_up_limit: _builtins.str = ...,
+        trailing_down_limit: _builtins.str = ...,
+        trailing_close: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["close_position_on_stop", b"close_position_on_stop", "current_price", b"current_price", "direction", b"direction", "grid_levels", b"grid_levels", "grid_ratio", b"grid_ratio", "grid_type", b"grid_type", "leverage", b"leverage", "lower_bound", b"lower_bound", "price_tolerance", b"price_tolerance", "stop_loss_price", b"stop_loss_price", "take_profit_price", b"take_profit_price", "ticker", b"ticker", "total_margin", b"total_margin", "trigger_price", b"trigger_price", "upper_bound", b"upper_bound"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["close_position_on_stop", b"close_position_on_stop", "current_price", b"current_price", "direction", b"direction", "grid_levels", b"grid_levels", "grid_ratio", b"grid_ratio", "grid_type", b"grid_type", "leverage", b"leverage", "lower_bound", b"lower_bound", "price_tolerance", b"price_tolerance", "stop_loss_price", b"stop_loss_price", "take_profit_price", b"take_profit_price", "ticker", b"ticker", "total_margin", b"total_margin", "trailing_close", b"trailing_close", "trailing_down", b"trailing_down", "trailing_down_limit", b"trailing_down_limit", "trailing_up", b"trailing_up", "trailing_up_limit", b"trailing_up_limit", "trigger_price", b"trigger_price", "upper_bound", b"upper_bound"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -492,6 +527,9 @@ class Grid(_message.Message):
     STOP_DETAIL_FIELD_NUMBER: _builtins.int
     RUN_ID_FIELD_NUMBER: _builtins.int
     VENUE_FIELD_NUMBER: _builtins.int
+    SHIFT_COUNT_FIELD_NUMBER: _builtins.int
+    ACTIVE_LOWER_BOUND_FIELD_NUMBER: _builtins.int
+    ACTIVE_UPPER_BOUND_FIELD_NUMBER: _builtins.int
     session_id: _builtins.str
     """`<user_id>_<ticker>`."""
     user_id: _builtins.str
@@ -513,6 +551,13 @@ class Grid(_message.Message):
     """Where the session trades: "simulator" (the built-in simulated venue: nothing is real) or
     "orderly".
     """
+    shift_count: _builtins.int
+    """How many times a trailing grid has shifted (up and down), and its current range: the lowest and
+    highest line of the cells it trades now (the bounds of `config` are where it started). `lines`
+    also lists the lines of dropped cells still working a counter order for what they hold.
+    """
+    active_lower_bound: _builtins.str
+    active_upper_bound: _builtins.str
     @_builtins.property
     def config(self) -> Global___GridConfig: ...
     @_builtins.property
@@ -544,10 +589,13 @@ class Grid(_message.Message):
         stop_detail: _builtins.str = ...,
         run_id: _builtins.str = ...,
         venue: _builtins.str = ...,
+        shift_count: _builtins.int = ...,
+        active_lower_bound: _builtins.str = ...,
+        active_upper_bound: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["config", b"config", "pnl", b"pnl", "position", b"position"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["config", b"config", "created_ms", b"created_ms", "lines", b"lines", "open_orders", b"open_orders", "pnl", b"pnl", "position", b"position", "run_id", b"run_id", "session_id", b"session_id", "status", b"status", "stop_detail", b"stop_detail", "stop_reason", b"stop_reason", "stopped_ms", b"stopped_ms", "symbol", b"symbol", "updated_ms", b"updated_ms", "user_id", b"user_id", "venue", b"venue"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["active_lower_bound", b"active_lower_bound", "active_upper_bound", b"active_upper_bound", "config", b"config", "created_ms", b"created_ms", "lines", b"lines", "open_orders", b"open_orders", "pnl", b"pnl", "position", b"position", "run_id", b"run_id", "session_id", b"session_id", "shift_count", b"shift_count", "status", b"status", "stop_detail", b"stop_detail", "stop_reason", b"stop_reason", "stopped_ms", b"stopped_ms", "symbol", b"symbol", "updated_ms", b"updated_ms", "user_id", b"user_id", "venue", b"venue"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -51,7 +51,7 @@ Global___BarOrder: _TypeAlias = BarOrder  # noqa: Y015
 
 @_typing.final
 class StartGridRequest(_message.Message):
-    """The REST body of POST /api/grid/start. Flat, as the REST contract has it; fields 1-14 and 16 are
+    """The REST body of POST /api/grid/start. Flat, as the REST contract has it; fields 1-14 and 16-21 are
     the GridConfig fields with the same numbers, meaning and limits (every decimal at most 40
     characters with at most 12 digits before and 12 after the point; see GridConfig).
     """
@@ -74,6 +74,11 @@ class StartGridRequest(_message.Message):
     CLOSE_POSITION_ON_STOP_FIELD_NUMBER: _builtins.int
     USER_AUTH_FIELD_NUMBER: _builtins.int
     PRICE_TOLERANCE_FIELD_NUMBER: _builtins.int
+    TRAILING_UP_FIELD_NUMBER: _builtins.int
+    TRAILING_DOWN_FIELD_NUMBER: _builtins.int
+    TRAILING_UP_LIMIT_FIELD_NUMBER: _builtins.int
+    TRAILING_DOWN_LIMIT_FIELD_NUMBER: _builtins.int
+    TRAILING_CLOSE_FIELD_NUMBER: _builtins.int
     ticker: _builtins.str
     """`BTCUSDT` (mapped to PERP_BTC_USDC) or a native Orderly symbol such as `PERP_BTC_USDC`."""
     direction: _grid_pb2.Direction.ValueType
@@ -106,6 +111,12 @@ class StartGridRequest(_message.Message):
     close_position_on_stop: _builtins.bool
     price_tolerance: _builtins.str
     """See GridConfig.price_tolerance."""
+    trailing_up: _builtins.bool
+    """Trailing settings: see GridConfig fields 17-21 (same numbers, meaning and limits)."""
+    trailing_down: _builtins.bool
+    trailing_up_limit: _builtins.str
+    trailing_down_limit: _builtins.str
+    trailing_close: _builtins.bool
     @_builtins.property
     def user_auth(self) -> _auth_pb2.UserAuth: ...
     def __init__(
@@ -127,10 +138,15 @@ class StartGridRequest(_message.Message):
         close_position_on_stop: _builtins.bool = ...,
         user_auth: _auth_pb2.UserAuth | None = ...,
         price_tolerance: _builtins.str = ...,
+        trailing_up: _builtins.bool = ...,
+        trailing_down: _builtins.bool = ...,
+        trailing_up_limit: _builtins.str = ...,
+        trailing_down_limit: _builtins.str = ...,
+        trailing_close: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["user_auth", b"user_auth"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["close_position_on_stop", b"close_position_on_stop", "current_price", b"current_price", "direction", b"direction", "grid_levels", b"grid_levels", "grid_ratio", b"grid_ratio", "grid_type", b"grid_type", "leverage", b"leverage", "lower_bound", b"lower_bound", "price_tolerance", b"price_tolerance", "stop_loss_price", b"stop_loss_price", "take_profit_price", b"take_profit_price", "ticker", b"ticker", "total_margin", b"total_margin", "trigger_price", b"trigger_price", "upper_bound", b"upper_bound", "user_auth", b"user_auth"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["close_position_on_stop", b"close_position_on_stop", "current_price", b"current_price", "direction", b"direction", "grid_levels", b"grid_levels", "grid_ratio", b"grid_ratio", "grid_type", b"grid_type", "leverage", b"leverage", "lower_bound", b"lower_bound", "price_tolerance", b"price_tolerance", "stop_loss_price", b"stop_loss_price", "take_profit_price", b"take_profit_price", "ticker", b"ticker", "total_margin", b"total_margin", "trailing_close", b"trailing_close", "trailing_down", b"trailing_down", "trailing_down_limit", b"trailing_down_limit", "trailing_up", b"trailing_up", "trailing_up_limit", b"trailing_up_limit", "trigger_price", b"trigger_price", "upper_bound", b"upper_bound", "user_auth", b"user_auth"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
